@@ -1,0 +1,11 @@
+//! The course: tracks of ordered stages, loaded and validated from `info.toml` and stage folders.
+
+mod concepts;
+mod error;
+mod load;
+mod model;
+
+pub use concepts::{CONCEPTS, ConceptKind, concept_kind};
+pub use error::{CourseError, Problem};
+pub use load::{COURSE_FORMAT, DEFAULT_TIME_LIMIT, find_root, load};
+pub use model::{Course, Rung, Stage, StageRef, TestLadder, Track};

@@ -1,0 +1,11 @@
+//! The Socratic hint engine: it picks the ladder of questions that fits the failure in front of
+//! the learner, opens one rung at a time (the next only after a new attempt, or when the learner
+//! says they are stuck), and records what was shown.
+
+mod catalog;
+mod engine;
+mod lint;
+
+pub use catalog::{CATALOG, CodeLadder, fill, lookup, named_item};
+pub use engine::{Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs};
+pub use lint::lint_stage;

@@ -1,0 +1,207 @@
+//! The progress model, as it is kept on disk (`.katas/state.toml`).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::course::{Course, Track};
+
+/// The version of the progress file this katas writes. Older versions are read and upgraded; a
+/// newer one is refused (never overwritten) because this katas would drop what it doesn't know.
+pub const PROGRESS_VERSION: u32 = 1;
+
+/// A pause between two runs longer than this is not counted as time spent on a stage: the learner
+/// was away, not thinking.
+const ACTIVE_GAP_SECS: i64 = 15 * 60;
+
+/// Everything katas remembers of a learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    pub version: u32,
+    /// The track the learner works on; `None` before the first command.
+    pub current_track: Option<String>,
+    #[serde(default)]
+    pub tracks: BTreeMap<String, TrackProgress>,
+}
+
+/// The learner's progress on one track.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackProgress {
+    /// The stage whose tests are installed last: the one `run` works on.
+    pub current_stage: Option<String>,
+    /// A fingerprint of the crate's sources at the last run, to tell a new attempt from a rerun.
+    pub last_sources: Option<String>,
+    #[serde(default)]
+    pub stages: BTreeMap<String, StageProgress>,
+}
+
+/// The learner's progress on one stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageProgress {
+    pub passed_at: Option<Timestamp>,
+    /// Runs with changed sources: each one is a new attempt.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Every run, reruns included.
+    #[serde(default)]
+    pub runs: u32,
+    pub first_run_at: Option<Timestamp>,
+    pub last_run_at: Option<Timestamp>,
+    /// Time spent between runs, pauses longer than a quarter hour left out.
+    #[serde(default)]
+    pub active_secs: u64,
+    #[serde(default)]
+    pub hints: Vec<HintRecord>,
+}
+
+/// One hint rung shown to the learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintRecord {
+    /// Which ladder: `stage`, `test:<name>` or `error:<code>`.
+    pub ladder: String,
+    /// The rung, from 1.
+    pub rung: u32,
+    pub at: Timestamp,
+    /// The attempt count when it was shown: the next rung waits for a later attempt.
+    pub attempt: u32,
+    /// Opened by "I'm stuck" before a new attempt.
+    #[serde(default)]
+    pub forced: bool,
+    /// The ladder's last rung: the concrete nudge.
+    #[serde(default)]
+    pub last: bool,
+}
+
+/// Where a stage stands for the learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Passed,
+    Current,
+    Locked,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self { version: PROGRESS_VERSION, current_track: None, tracks: BTreeMap::new() }
+    }
+}
+
+impl Progress {
+    /// The progress of a track (empty if the learner has not started it).
+    pub fn track(&self, track: &str) -> Option<&TrackProgress> {
+        self.tracks.get(track)
+    }
+
+    pub fn track_mut(&mut self, track: &str) -> &mut TrackProgress {
+        self.tracks.entry(track.to_owned()).or_default()
+    }
+
+    pub fn stage(&self, track: &str, stage: &str) -> Option<&StageProgress> {
+        self.tracks.get(track)?.stages.get(stage)
+    }
+
+    pub fn stage_mut(&mut self, track: &str, stage: &str) -> &mut StageProgress {
+        self.track_mut(track).stages.entry(stage.to_owned()).or_default()
+    }
+
+    pub fn is_passed(&self, track: &str, stage: &str) -> bool {
+        self.stage(track, stage).is_some_and(|s| s.passed_at.is_some())
+    }
+
+    /// Passed stages are passed; the first stage not passed is current; the rest are locked.
+    pub fn status(&self, track: &Track, stage_index: usize) -> StageStatus {
+        let first_open = track.stages.iter().position(|s| !self.is_passed(&track.id, &s.id));
+        match track.stages.get(stage_index) {
+            Some(stage) if self.is_passed(&track.id, &stage.id) => StageStatus::Passed,
+            _ if first_open == Some(stage_index) => StageStatus::Current,
+            _ => StageStatus::Locked,
+        }
+    }
+
+    /// The index of the stage the learner works on in a track: the recorded one, else the first.
+    pub fn working_stage(&self, track: &Track) -> usize {
+        self.track(&track.id)
+            .and_then(|t| t.current_stage.as_deref())
+            .and_then(|id| track.stages.iter().position(|s| s.id == id))
+            .unwrap_or(0)
+    }
+
+    /// The track the learner works on: the recorded one if the course still has it, else the
+    /// first.
+    pub fn working_track(&self, course: &Course) -> usize {
+        self.current_track
+            .as_deref()
+            .and_then(|id| course.tracks.iter().position(|t| t.id == id))
+            .unwrap_or(0)
+    }
+
+    /// Records a run of a stage at `now`: a new attempt when the sources changed since the last.
+    pub fn record_run(&mut self, track: &str, stage: &str, sources: &str, now: Timestamp) -> bool {
+        let progress = self.track_mut(track);
+        let changed = progress.last_sources.as_deref() != Some(sources);
+        progress.last_sources = Some(sources.to_owned());
+        let record = self.stage_mut(track, stage);
+        if let Some(last) = record.last_run_at {
+            let gap = now.as_second() - last.as_second();
+            if (0..=ACTIVE_GAP_SECS).contains(&gap) {
+                record.active_secs += gap.unsigned_abs();
+            }
+        }
+        record.first_run_at.get_or_insert(now);
+        record.last_run_at = Some(now);
+        record.runs += 1;
+        // The very first run counts as an attempt: the learner's start state is their first try.
+        if changed || record.attempts == 0 {
+            record.attempts += 1;
+        }
+        changed
+    }
+
+    /// Records that a stage passed (the first time only: the date a stage was passed stays).
+    pub fn record_pass(&mut self, track: &str, stage: &str, now: Timestamp) {
+        self.stage_mut(track, stage).passed_at.get_or_insert(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn a_rerun_without_changes_is_not_a_new_attempt() {
+        let mut p = Progress::default();
+        assert!(p.record_run("kv", "memory", "a", at(0)));
+        assert!(!p.record_run("kv", "memory", "a", at(10)));
+        assert!(p.record_run("kv", "memory", "b", at(20)));
+        let s = p.stage("kv", "memory").unwrap();
+        assert_eq!((s.runs, s.attempts), (3, 2));
+    }
+
+    #[test]
+    fn long_pauses_do_not_count_as_time_spent() {
+        let mut p = Progress::default();
+        p.record_run("kv", "memory", "a", at(0));
+        p.record_run("kv", "memory", "b", at(120));
+        p.record_run("kv", "memory", "c", at(120 + 3 * 3600));
+        p.record_run("kv", "memory", "d", at(120 + 3 * 3600 + 60));
+        assert_eq!(p.stage("kv", "memory").unwrap().active_secs, 180);
+    }
+
+    #[test]
+    fn the_first_pass_date_is_kept() {
+        let mut p = Progress::default();
+        p.record_pass("kv", "memory", at(5));
+        p.record_pass("kv", "memory", at(50));
+        assert_eq!(p.stage("kv", "memory").unwrap().passed_at, Some(at(5)));
+    }
+}
