@@ -13,10 +13,14 @@
 //! - [`cli`]: the command line.
 
 pub mod bundled;
+pub mod classroom;
+pub mod cli;
 pub mod course;
+pub mod dev;
 pub mod exit_codes;
 pub mod fsutil;
 pub mod hints;
 pub mod layout;
 pub mod progress;
 pub mod runner;
+pub mod session;

@@ -38,6 +38,8 @@ pub struct RunRequest {
     pub test_time_limit: Duration,
     pub build_time_limit: Duration,
     pub output_cap: usize,
+    /// libtest name filters (e.g. `memory::`): only tests matching one of them run. Empty: all.
+    pub filters: Vec<String>,
 }
 
 impl RunRequest {
@@ -50,6 +52,7 @@ impl RunRequest {
             test_time_limit,
             build_time_limit: DEFAULT_BUILD_LIMIT,
             output_cap: DEFAULT_OUTPUT_CAP,
+            filters: Vec::new(),
         }
     }
 }
@@ -268,6 +271,7 @@ fn test_command(request: &RunRequest, executable: &Path, list: bool) -> Command 
     if list {
         command.args(["--list", "--format", "terse"]);
     }
+    command.args(&request.filters);
     command
         .current_dir(&request.crate_dir)
         .env("CARGO_MANIFEST_DIR", &request.crate_dir)
@@ -281,4 +285,34 @@ fn test_command(request: &RunRequest, executable: &Path, list: bool) -> Command 
 fn lockfile_packages(crate_dir: &Path) -> Option<usize> {
     let lock = std::fs::read_to_string(crate_dir.join("Cargo.lock")).ok()?;
     Some(lock.lines().filter(|l| l.trim() == "[[package]]").count())
+}
+
+/// The result of a plain cargo command (clippy, fmt): whether it succeeded, and what it said.
+#[derive(Debug, Clone)]
+pub struct CargoResult {
+    pub success: bool,
+    pub output: String,
+}
+
+/// Runs `cargo <args>` on a crate with katas' build folder, under a time limit, e.g. clippy or
+/// rustfmt for `dev check`.
+pub async fn cargo(args: &[&str], crate_dir: &Path, target_dir: &Path, limit: Duration) -> Result<CargoResult, RunError> {
+    let program = cargo_program();
+    let mut command = Command::new(&program);
+    command
+        .args(args)
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_TERM_COLOR", "never");
+    let limits = Limits { time: limit, output_cap: DEFAULT_OUTPUT_CAP };
+    let finished = process::run(command, limits, &CancellationToken::new(), None)
+        .await
+        .map_err(|source| RunError::Spawn { program, source })?;
+    let success = matches!(finished.ended, Ended::Exited(status) if status.success());
+    let mut output = finished.stdout.text();
+    output.push_str(&finished.stderr.text());
+    if finished.ended == Ended::TimedOut {
+        output.push_str(&format!("\n[katas: stopped after {}s]\n", limit.as_secs()));
+    }
+    Ok(CargoResult { success, output })
 }

@@ -1,0 +1,245 @@
+//! The learner's commands: list, run, hint, next, reset.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{render, runtime};
+use crate::course::{Course, StageRef};
+use crate::exit_codes;
+use crate::hints::{Confirm, Decision};
+use crate::runner::{self, RunEvent, RunOutcome, RunRequest, Verdict};
+use crate::session::{Advance, Session};
+
+/// `katas list`.
+pub fn list(course: Course, json: bool) -> anyhow::Result<u8> {
+    let session = Session::open(course)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list_json(&session))?);
+    } else {
+        print!("{}", render::list(&session.course, &session.progress, session.working().track));
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The `list --format json` document (its shape is documented in the README).
+fn list_json(session: &Session) -> serde_json::Value {
+    let tracks: Vec<serde_json::Value> = session
+        .course
+        .tracks
+        .iter()
+        .map(|track| {
+            let stages: Vec<serde_json::Value> = track
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, stage)| {
+                    serde_json::json!({
+                        "id": stage.id,
+                        "title": stage.title,
+                        "status": session.progress.status(track, i),
+                        "concepts": stage.concepts,
+                        "hint_rungs": stage.hints.len(),
+                        "test_ladders": stage.test_hints.len(),
+                        "reflections": stage.reflection.len(),
+                    })
+                })
+                .collect();
+            serde_json::json!({ "id": track.id, "title": track.title, "stages": stages })
+        })
+        .collect();
+    serde_json::json!({ "course": session.course.name, "tracks": tracks })
+}
+
+/// `katas run [TRACK/STAGE]`.
+pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
+    let mut session = Session::open(course)?;
+    let track = match target {
+        Some(reference) => session.reached(reference)?.track,
+        None => session.working().track,
+    };
+    let working = session.enter(track)?;
+    let at = match target {
+        Some(reference) if reference.contains('/') => session.reached(reference)?,
+        _ => working,
+    };
+    warn_edited(&session, working);
+    let mut request = session.run_request(working);
+    if at != working {
+        request.filters = session.track(at).stages[..=at.stage].iter().map(|s| format!("{}::", s.id)).collect();
+    }
+    let outcome = execute(&request)?;
+    let stage = session.stage(at).clone();
+    let total = session.track(at).stages.len();
+    let newly_passed = if at == working { session.record_run(at, &outcome)? } else { false };
+    let details = render::details(&outcome);
+    let mut out = anstream::stdout();
+    if !details.trim().is_empty() {
+        writeln!(out, "{}", details.trim_end())?;
+    }
+    writeln!(out, "\n{}", render::summary(&outcome, &stage, at.stage + 1, total))?;
+    match outcome.verdict {
+        Verdict::Passed if at == working => {
+            let word = if newly_passed { "Stage passed!" } else { "Still passing." };
+            writeln!(out, "\n{word}\n\n{}", render::reflection(&stage))?;
+            let next = if at.stage + 1 < total { "`katas next` opens the next stage." } else { "That was the last stage of this track. `katas list` shows the others." };
+            writeln!(out, "{next}")?;
+        }
+        Verdict::Passed => {}
+        Verdict::Cancelled => return Ok(exit_codes::FAILED),
+        _ => writeln!(out, "Stuck? `katas hint` asks you a question about it.")?,
+    }
+    Ok(if outcome.verdict == Verdict::Passed { exit_codes::OK } else { exit_codes::FAILED })
+}
+
+/// Runs a request, reporting build progress on a terminal and cancelling on Ctrl-C.
+fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let progress = std::io::stderr().is_terminal();
+        let printer = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if !progress {
+                    continue;
+                }
+                let line = match event {
+                    RunEvent::Building { done, total: Some(total), unit } => {
+                        format!("building {done}/~{total} {}", unit.unwrap_or_default())
+                    }
+                    RunEvent::Building { done, unit, .. } => format!("building {done} {}", unit.unwrap_or_default()),
+                    RunEvent::Testing { tests } => format!("running {tests} tests"),
+                };
+                eprint!("\r\x1b[2K{line}");
+            }
+            if progress {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        let result = runner::run(request, &cancel, Some(tx)).await;
+        let _ = printer.await;
+        result
+    })?;
+    Ok(outcome)
+}
+
+fn warn_edited(session: &Session, at: StageRef) {
+    let edited = session.edited_tests(at);
+    if !edited.is_empty() {
+        anstream::eprintln!(
+            "warning: you changed the tests of stage(s) {} (in exercises/{}/tests/stages/).\n    \
+             katas runs them as they are, but grading (`katas verify`) uses the course's own tests \
+             and reports such stages as `tampered`.\n    fix: `git checkout` those files, or \
+             `katas reset` the stage (your files are backed up first)",
+            edited.join(", "),
+            session.track(at).id
+        );
+    }
+}
+
+/// `katas hint [--stuck] [--yes]`.
+pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
+    let mut session = Session::open(course)?;
+    let at = session.working();
+    session.enter(at.track)?;
+    let answer = session.hint(at, stuck);
+    let mut out = anstream::stdout();
+    write!(out, "{}", render::hint(&answer))?;
+    let Decision::Show { index, confirm } = &answer.decision else { return Ok(exit_codes::OK) };
+    if !confirm.is_empty() && !yes && !confirmed(&render::confirmation(confirm))? {
+        writeln!(out, "Not shown. Keep going - you may be closer than you think.")?;
+        return Ok(exit_codes::OK);
+    }
+    let rung = &answer.ladder.rungs[*index];
+    writeln!(out, "  {}. {rung}", index + 1)?;
+    session.record_hint(at, &answer.ladder, *index, confirm.contains(&Confirm::Stuck))?;
+    if index + 1 < answer.ladder.rungs.len() {
+        writeln!(out, "\nThink about it, change something, run again; then `katas hint` opens the next question.")?;
+    }
+    Ok(exit_codes::OK)
+}
+
+/// Asks a yes/no question on the terminal. Without a terminal, the answer is no (and says how
+/// to confirm instead), so a script never hangs on a prompt.
+fn confirmed(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anstream::eprintln!("{question}\n(no terminal to ask on: add --yes to confirm)");
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// `katas next`.
+pub fn next(course: Course) -> anyhow::Result<u8> {
+    let mut session = Session::open(course)?;
+    let track = session.working().track;
+    session.enter(track)?;
+    let mut out = anstream::stdout();
+    match session.advance(track)? {
+        Advance::Moved(at) => {
+            let stage = session.stage(at);
+            let path = session.course.crate_dir(session.track(at)).join("tests/stages").join(format!("{}.rs", stage.id));
+            writeln!(out, "Stage {} of {}: {} - {}\n", at.stage + 1, session.track(at).stages.len(), stage.id, stage.title)?;
+            writeln!(out, "{}", stage.brief.trim_end())?;
+            writeln!(out, "\nIts tests: {}\nRun `katas run` (or `katas watch`) when you are ready.", session.course.display_path(&path).display())?;
+            Ok(exit_codes::OK)
+        }
+        Advance::NotPassed(at) => {
+            writeln!(out, "Stage `{}` has not passed yet: `katas run` to test it, `katas hint` for a question.", session.stage(at).id)?;
+            Ok(exit_codes::FAILED)
+        }
+        Advance::TrackDone => {
+            writeln!(out, "You have passed every stage of `{}`. `katas list` shows the other tracks; `katas run TRACK` starts one.", session.course.tracks[track].id)?;
+            Ok(exit_codes::OK)
+        }
+    }
+}
+
+/// `katas reset TRACK/STAGE` or `katas reset --progress`.
+pub fn reset(course: Course, stage: Option<&str>, progress: bool, yes: bool) -> anyhow::Result<u8> {
+    let mut out = anstream::stdout();
+    if progress {
+        let store = crate::progress::ProgressStore::in_state_dir(&course.state_dir());
+        if !yes && !confirmed("Forget your progress (passed stages, attempts, hints)? Your code is not touched.")? {
+            return Ok(exit_codes::FAILED);
+        }
+        match store.move_aside()? {
+            Some(aside) => writeln!(out, "Progress moved aside to {}; starting afresh.", aside.display())?,
+            None => writeln!(out, "There was no progress file; nothing to do.")?,
+        }
+        return Ok(exit_codes::OK);
+    }
+    let mut session = Session::open(course)?;
+    let reference = stage.context("name the stage to reset, as TRACK/STAGE")?;
+    let at = session.reached(reference)?;
+    let from = match at.stage {
+        0 => "the track's start".to_owned(),
+        n => format!("the reference solution of `{}`", session.track(at).stages[n - 1].id),
+    };
+    let question = format!(
+        "Reset `{reference}` to its start state ({from})? Your crate is backed up first, and passes \
+         of this stage and later ones are cleared."
+    );
+    if !yes && !confirmed(&question)? {
+        writeln!(out, "Nothing changed.")?;
+        return Ok(exit_codes::FAILED);
+    }
+    match session.reset(at)? {
+        Some(backup) => writeln!(out, "Done. Your previous files are in {}", backup.display())?,
+        None => writeln!(out, "Done.")?,
+    }
+    Ok(exit_codes::OK)
+}

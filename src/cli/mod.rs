@@ -1,0 +1,141 @@
+//! The command line: clap definitions, and the dispatch to each command's module.
+
+mod learner;
+mod render;
+mod teacher;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::course::{self, Course, CourseError};
+use crate::exit_codes;
+
+/// katas: learn distributed systems in Rust, one stage at a time.
+///
+/// Run `katas watch` (or `katas run` after each change) in the course folder. Help comes as
+/// questions: `katas hint`.
+#[derive(Debug, Parser)]
+#[command(name = "katas", version, about, long_about = None)]
+pub struct Cli {
+    /// The course folder (the one with info.toml). Default: the nearest above the current folder.
+    #[arg(long, global = true, env = "KATAS_COURSE", value_name = "DIR")]
+    course: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists the tracks and stages, with where you stand.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Builds and tests your working stage (with every earlier stage of the track).
+    Run {
+        /// A stage you have reached, as TRACK/STAGE; a bare TRACK switches to that track.
+        stage: Option<String>,
+    },
+    /// Asks for help: the next question of the ladder that fits your latest run.
+    Hint {
+        /// Open the next rung now, without a new attempt first.
+        #[arg(long)]
+        stuck: bool,
+        /// Confirm without asking (for when there is no terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Moves on to the next stage once your working stage has passed.
+    Next,
+    /// Puts a stage back in its start state: for the first stage the track's start, for a later
+    /// one the reference solution of the stage before. Your files are backed up first.
+    Reset {
+        /// The stage to reset, as TRACK/STAGE.
+        #[arg(required_unless_present = "progress")]
+        stage: Option<String>,
+        /// Instead: move the progress file aside and start afresh (your code is untouched).
+        #[arg(long, conflicts_with = "stage")]
+        progress: bool,
+        /// Confirm without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Grades stages non-interactively, whatever the learner's progress; exit code 0 only if
+    /// every verified stage passed.
+    Verify(teacher::VerifyArgs),
+    /// Course authoring.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Proves the course is sound: it loads, its ladders follow the rules, every stage fails in
+    /// its start state and passes with its reference solution, solutions pass clippy and rustfmt.
+    Check(teacher::CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Runs katas and turns the outcome into an exit code; errors are printed with their whole chain.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        // A closed pipe (`katas list | head`) is the reader's choice, not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::OK),
+        Err(err) => {
+            anstream::eprintln!("error: {err:#}");
+            let code = if err.downcast_ref::<CourseError>().is_some() {
+                exit_codes::COURSE_ERROR
+            } else {
+                exit_codes::KATAS_ERROR
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let course = load_course(cli.course.as_deref())?;
+    match cli.command {
+        Command::List { format } => learner::list(course, format == ListFormat::Json),
+        Command::Run { stage } => learner::run(course, stage.as_deref()),
+        Command::Hint { stuck, yes } => learner::hint(course, stuck, yes),
+        Command::Next => learner::next(course),
+        Command::Reset { stage, progress, yes } => learner::reset(course, stage.as_deref(), progress, yes),
+        Command::Verify(args) => teacher::verify(course, &args),
+        Command::Dev { command: DevCommand::Check(args) } => teacher::check(course, &args),
+    }
+}
+
+fn load_course(given: Option<&std::path::Path>) -> Result<Course, CourseError> {
+    let root = match given {
+        Some(dir) => dir.to_path_buf(),
+        None => {
+            let here = std::env::current_dir().map_err(|_| CourseError::NotFound { start: PathBuf::from(".") })?;
+            course::find_root(&here)?
+        }
+    };
+    course::load(&root)
+}
+
+/// A runtime for the commands that run cargo: one thread is enough, the work is in children.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}

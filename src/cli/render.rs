@@ -1,0 +1,193 @@
+//! Text for the terminal: outcomes, lists, hints. Pure functions from data to strings, so the
+//! command line's output is tested without running anything.
+
+use std::fmt::Write;
+
+use crate::course::{Course, Stage};
+use crate::hints::{Confirm, Decision};
+use crate::progress::{Progress, StageStatus};
+use crate::runner::{RunOutcome, TestStatus, Verdict};
+use crate::session::HintAnswer;
+
+/// The one-line verdict, e.g. "4 of 7 tests pass - stage 2 of 3: commands (Commands and errors)".
+pub fn summary(outcome: &RunOutcome, stage: &Stage, number: usize, of: usize) -> String {
+    let which = format!("stage {number} of {of}: {} ({})", stage.id, stage.title);
+    let total = outcome.tests.iter().filter(|t| t.status != TestStatus::Ignored).count();
+    match outcome.verdict {
+        Verdict::Passed => format!("all {total} tests pass - {which}"),
+        Verdict::Failed => format!("{} of {total} tests pass - {which}", outcome.passed_count()),
+        Verdict::CompileError => {
+            let errors = outcome.errors().count();
+            format!("{errors} compile error{} - {which}", if errors == 1 { "" } else { "s" })
+        }
+        Verdict::BuildError => format!("cargo could not build the crate - {which}"),
+        Verdict::TimedOut => format!(
+            "the run passed its time limit of {}s and was stopped - {which}",
+            outcome.time_limit.as_secs()
+        ),
+        Verdict::Cancelled => format!("cancelled - {which}"),
+    }
+}
+
+/// The details a learner needs to act: compiler errors, or the failing tests and their output.
+pub fn details(outcome: &RunOutcome) -> String {
+    let mut out = String::new();
+    match outcome.verdict {
+        Verdict::CompileError => {
+            for error in outcome.errors().take(5) {
+                let _ = writeln!(out, "{}", error.rendered.trim_end());
+            }
+            let more = outcome.errors().count().saturating_sub(5);
+            if more > 0 {
+                let _ = writeln!(out, "... and {more} more: fix the first ones first, later errors often follow from them");
+            }
+        }
+        Verdict::BuildError => {
+            let _ = writeln!(out, "{}", outcome.build_output.trim_end());
+        }
+        _ => {
+            for test in &outcome.tests {
+                let mark = match test.status {
+                    TestStatus::Passed => "ok  ",
+                    TestStatus::Failed => "FAIL",
+                    TestStatus::Ignored => "skip",
+                    TestStatus::DidNotFinish => "STOP",
+                };
+                let _ = writeln!(out, "  {mark} {}", test.name);
+            }
+            for test in outcome.failed() {
+                let _ = writeln!(out, "\n---- {} ----", test.name);
+                if test.status == TestStatus::DidNotFinish {
+                    let _ = writeln!(out, "did not finish: the run was stopped before this test ended (an endless loop? a deadlock? waiting for something that never comes?)");
+                }
+                if !test.output.is_empty() {
+                    let _ = writeln!(out, "{}", test.output);
+                }
+            }
+            if !outcome.test_output.trim().is_empty() && outcome.verdict != Verdict::Passed {
+                let _ = writeln!(out, "\n{}", outcome.test_output.trim_end());
+            }
+        }
+    }
+    out
+}
+
+/// `katas list` as text.
+pub fn list(course: &Course, progress: &Progress, working_track: usize) -> String {
+    let mut out = format!("{}\n", course.name);
+    for (index, track) in course.tracks.iter().enumerate() {
+        let passed = (0..track.stages.len()).filter(|&i| progress.status(track, i) == StageStatus::Passed).count();
+        let marker = if index == working_track { ">" } else { " " };
+        let _ = writeln!(out, "\n{marker} {} - {} ({passed}/{} passed)", track.id, track.title, track.stages.len());
+        for (i, stage) in track.stages.iter().enumerate() {
+            let status = match progress.status(track, i) {
+                StageStatus::Passed => "passed ",
+                StageStatus::Current => "current",
+                StageStatus::Locked => "locked ",
+            };
+            let _ = writeln!(out, "    {:>2}. [{status}] {}/{} - {}", i + 1, track.id, stage.id, stage.title);
+        }
+    }
+    out
+}
+
+/// The reflection questions shown when a stage passes.
+pub fn reflection(stage: &Stage) -> String {
+    let mut out = String::from("Before you move on, think about what you built:\n");
+    for (i, question) in stage.reflection.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {question}", i + 1);
+    }
+    out
+}
+
+/// The rungs already shown of a ladder, then what happens now.
+pub fn hint(answer: &HintAnswer) -> String {
+    let mut out = format!("Help for {}:\n", answer.ladder.about);
+    for (i, rung) in answer.ladder.rungs.iter().take(answer.shown_before).enumerate() {
+        let _ = writeln!(out, "  {}. {rung}", i + 1);
+    }
+    match &answer.decision {
+        Decision::Wait { shown } => {
+            let _ = writeln!(
+                out,
+                "\nThink about question {shown} first: change something and run again, and the next \
+                 question opens.\nTruly stuck? `katas hint --stuck` opens it now."
+            );
+        }
+        Decision::Exhausted => {
+            let _ = writeln!(
+                out,
+                "\nThat was the whole ladder. If you are still stuck, re-read the brief's Code \
+                 section, or - on purpose - `katas reset` this stage to start from the previous \
+                 stage's reference solution (your files are kept aside)."
+            );
+        }
+        Decision::Show { .. } => {}
+    }
+    out
+}
+
+/// The question asked before a rung that needs a confirmation.
+pub fn confirmation(confirm: &[Confirm]) -> String {
+    if confirm.contains(&Confirm::FinalNudge) {
+        "The next hint is the last one: a concrete nudge, close to the answer. Show it?".to_owned()
+    } else {
+        "You have not tried anything since the last question. Open the next one anyway?".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::TestResult;
+    use std::time::Duration;
+
+    fn stage() -> Stage {
+        Stage {
+            id: "commands".into(),
+            title: "Commands and errors".into(),
+            brief: String::new(),
+            tests: String::new(),
+            test_names: vec![],
+            concepts: vec![],
+            time_limit: Duration::from_secs(30),
+            hints: vec![],
+            test_hints: vec![],
+            reflection: vec!["What if the log is cut?".into()],
+        }
+    }
+
+    fn outcome(statuses: &[TestStatus], verdict: Verdict) -> RunOutcome {
+        RunOutcome {
+            verdict,
+            diagnostics: vec![],
+            tests: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, s)| TestResult { name: format!("commands::t{i}"), status: *s, output: format!("out {i}") })
+                .collect(),
+            build_output: String::new(),
+            test_output: String::new(),
+            truncated: false,
+            build_time: Duration::ZERO,
+            test_time: Duration::ZERO,
+            time_limit: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_passing_tests_and_names_the_stage() {
+        use TestStatus::*;
+        let o = outcome(&[Passed, Failed, Passed, DidNotFinish, Ignored], Verdict::Failed);
+        assert_eq!(summary(&o, &stage(), 2, 9), "2 of 4 tests pass - stage 2 of 9: commands (Commands and errors)");
+    }
+
+    #[test]
+    fn details_show_failures_with_their_output_and_unfinished_tests() {
+        use TestStatus::*;
+        let text = details(&outcome(&[Passed, Failed, DidNotFinish], Verdict::TimedOut));
+        assert!(text.contains("FAIL commands::t1") && text.contains("out 1"), "{text}");
+        assert!(text.contains("STOP commands::t2") && text.contains("did not finish"), "{text}");
+        assert!(!text.contains("out 0"), "passing tests' output is not shown: {text}");
+    }
+}

@@ -1,0 +1,134 @@
+//! The teacher's and author's commands: `verify` and `dev check`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::runtime;
+use crate::classroom::{self, Reference, StageStatus, VerifyOptions};
+use crate::course::{self, Course};
+use crate::dev::{self, CheckOptions};
+use crate::exit_codes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only this track.
+    #[arg(long)]
+    track: Option<String>,
+    /// Only the stages up to this one (needs --track).
+    #[arg(long, requires = "track")]
+    through: Option<String>,
+    /// Only this one stage, as TRACK/STAGE.
+    #[arg(long, conflicts_with_all = ["track", "through"])]
+    stage: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A pristine copy of the course to take the trusted tests from. Default: the tests built
+    /// into this katas, when it was built from the graded course.
+    #[arg(long, value_name = "DIR")]
+    reference: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only this track.
+    #[arg(long)]
+    track: Option<String>,
+    /// Only this stage, as TRACK/STAGE.
+    #[arg(long, conflicts_with = "track")]
+    stage: Option<String>,
+    /// Skip clippy and rustfmt on the reference solutions.
+    #[arg(long)]
+    no_lints: bool,
+}
+
+/// `katas verify`.
+pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
+    let reference = match &args.reference {
+        Some(dir) => Reference::Course(Box::new(course::load(dir).context("cannot load the reference course")?)),
+        None => Reference::for_course(&course),
+    };
+    if matches!(reference, Reference::Own) {
+        anstream::eprintln!("note: grading with {}", reference.describe());
+    }
+    let options = VerifyOptions { track: args.track.clone(), through: args.through.clone(), stage: args.stage.clone() };
+    let report = runtime()?.block_on(classroom::verify(&course, &reference, &options))?;
+    let text = match args.format {
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Junit => classroom::to_junit(&report)? + "\n",
+        ReportFormat::Text => verify_text(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &text).with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => anstream::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(if report.any(StageStatus::Tampered) {
+        exit_codes::TAMPERED
+    } else if report.any(StageStatus::Error) {
+        exit_codes::KATAS_ERROR
+    } else if report.failed > 0 {
+        exit_codes::FAILED
+    } else {
+        exit_codes::OK
+    })
+}
+
+fn verify_text(report: &classroom::VerifyReport) -> String {
+    let mut out = String::new();
+    for stage in &report.stages {
+        let status = match stage.status {
+            StageStatus::Passed => "passed  ",
+            StageStatus::Failed => "FAILED  ",
+            StageStatus::Tampered => "TAMPERED",
+            StageStatus::Error => "ERROR   ",
+        };
+        out.push_str(&format!(
+            "{status} {}/{} ({} passed, {} failed, {} ms)\n",
+            stage.track, stage.stage, stage.tests_passed, stage.tests_failed, stage.duration_ms
+        ));
+        if let Some(reason) = &stage.reason {
+            for line in reason.lines().take(20) {
+                out.push_str(&format!("           {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\n{} passed, {} failed\n", report.passed, report.failed));
+    out
+}
+
+/// `katas dev check`.
+pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
+    let options = CheckOptions { track: args.track.clone(), stage: args.stage.clone(), no_lints: args.no_lints };
+    let print = |stage: &dev::StageCheck| {
+        let mark = if stage.is_sound() { "ok  " } else { "FAIL" };
+        let start = stage.start.map_or("-".to_owned(), |v| format!("{v:?}"));
+        let solution = stage.solution.map_or("-".to_owned(), |v| format!("{v:?}"));
+        anstream::println!("{mark} {}/{}: start {start}, solution {solution} ({} tests)", stage.track, stage.stage, stage.tests);
+        for problem in &stage.problems {
+            anstream::println!("       {problem}");
+        }
+    };
+    let report = runtime()?.block_on(dev::check(&course, &options, print))?;
+    for problem in &report.course_problems {
+        anstream::println!("FAIL {problem}");
+    }
+    let sound = report.stages.iter().filter(|s| s.is_sound()).count();
+    anstream::println!(
+        "\n{sound} passed, {} failed (of {} stages)",
+        report.stages.len() - sound + usize::from(!report.course_problems.is_empty()),
+        report.stages.len()
+    );
+    Ok(if report.is_sound() { exit_codes::OK } else { exit_codes::FAILED })
+}

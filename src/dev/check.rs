@@ -1,0 +1,201 @@
+//! `katas dev check`: proves every stage of a course sound. Its ladders and brief follow the
+//! teaching rules; it fails in its start state (so it cannot be passed without work); it passes
+//! with its reference solution, earlier stages' tests included; the solution is clippy- and
+//! rustfmt-clean.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::course::{Course, CourseError, Problem, Track};
+use crate::hints::lint_stage;
+use crate::layout::{self, Base};
+use crate::runner::{self, RunOutcome, RunRequest, Verdict};
+
+/// clippy and rustfmt each get this long per stage.
+const TOOL_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Which stages to check.
+#[derive(Debug, Default, Clone)]
+pub struct CheckOptions {
+    pub track: Option<String>,
+    /// One stage, as TRACK/STAGE.
+    pub stage: Option<String>,
+    /// Skip clippy and rustfmt (for a quick look while writing).
+    pub no_lints: bool,
+}
+
+/// The check of one stage.
+#[derive(Debug, Clone)]
+pub struct StageCheck {
+    pub track: String,
+    pub stage: String,
+    /// The start state's verdict (must not be `Passed`).
+    pub start: Option<Verdict>,
+    /// The reference solution's verdict (must be `Passed`), and its test count.
+    pub solution: Option<Verdict>,
+    pub tests: usize,
+    pub problems: Vec<String>,
+}
+
+impl StageCheck {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The whole check.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// Problems not tied to one stage (a track's start crate).
+    pub course_problems: Vec<Problem>,
+    pub stages: Vec<StageCheck>,
+}
+
+impl CheckReport {
+    pub fn is_sound(&self) -> bool {
+        self.course_problems.is_empty() && self.stages.iter().all(StageCheck::is_sound)
+    }
+}
+
+/// Checks the chosen stages, calling `on_stage` as each one is done.
+pub async fn check(course: &Course, options: &CheckOptions, mut on_stage: impl FnMut(&StageCheck)) -> Result<CheckReport, CourseError> {
+    let mut report = CheckReport::default();
+    for (track, stages) in selection(course, options)? {
+        report.course_problems.extend(check_start(course, track));
+        for index in stages {
+            let result = check_stage(course, track, index, options).await;
+            on_stage(&result);
+            report.stages.push(result);
+        }
+    }
+    Ok(report)
+}
+
+fn selection<'a>(course: &'a Course, options: &CheckOptions) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
+    if let Some(reference) = &options.stage {
+        let at = course.resolve(reference)?;
+        return Ok(vec![(&course.tracks[at.track], vec![at.stage])]);
+    }
+    Ok(match &options.track {
+        Some(id) => {
+            let track = course.track(id)?;
+            vec![(track, (0..track.stages.len()).collect())]
+        }
+        None => course.tracks.iter().map(|t| (t, (0..t.stages.len()).collect())).collect(),
+    })
+}
+
+/// A track's start crate must be its own workspace and pin its dependencies.
+fn check_start(course: &Course, track: &Track) -> Vec<Problem> {
+    let start = course.start_dir(track);
+    let relative = course.display_path(&start).to_path_buf();
+    let mut problems = Vec::new();
+    match std::fs::read_to_string(start.join("Cargo.toml")) {
+        Ok(manifest) => {
+            let is_workspace = manifest.parse::<toml_edit::DocumentMut>().is_ok_and(|doc| doc.contains_key("workspace"));
+            if !is_workspace {
+                problems.push(Problem {
+                    file: relative.join("Cargo.toml"),
+                    line: None,
+                    what: "the start crate is not a workspace of its own".to_owned(),
+                    fix: "add an empty `[workspace]` table, so cargo never mistakes it for part of another workspace".to_owned(),
+                });
+            }
+        }
+        Err(err) => problems.push(Problem {
+            file: relative.join("Cargo.toml"),
+            line: None,
+            what: format!("cannot be read: {err}"),
+            fix: "create the track's start crate (docs/course-format.md)".to_owned(),
+        }),
+    }
+    if !start.join("Cargo.lock").exists() {
+        problems.push(Problem {
+            file: relative.join("Cargo.lock"),
+            line: None,
+            what: "missing: the track's dependencies are not pinned".to_owned(),
+            fix: "run `cargo generate-lockfile` in the start crate and commit Cargo.lock, so learners build what the course was checked with".to_owned(),
+        });
+    }
+    problems
+}
+
+async fn check_stage(course: &Course, track: &Track, index: usize, options: &CheckOptions) -> StageCheck {
+    let stage = &track.stages[index];
+    let mut result = StageCheck {
+        track: track.id.clone(),
+        stage: stage.id.clone(),
+        start: None,
+        solution: None,
+        tests: 0,
+        problems: lint_stage(track, stage).iter().map(ToString::to_string).collect(),
+    };
+    let scratch = course.state_dir().join("check");
+
+    let start_dir = scratch.join(format!("{}-start", track.id));
+    match build_and_run(course, track, &Base::start_of(index), index, &start_dir).await {
+        Ok(outcome) => {
+            result.start = Some(outcome.verdict);
+            match outcome.verdict {
+                Verdict::Passed => result.problems.push(
+                    "passes in its start state: its tests ask for nothing the previous stage did not already do".to_owned(),
+                ),
+                Verdict::BuildError => result.problems.push(format!("its start state does not build:\n{}", indent(&outcome.build_output))),
+                _ => {}
+            }
+        }
+        Err(err) => result.problems.push(format!("cannot prepare its start state: {err}")),
+    }
+
+    let solution_dir = scratch.join(format!("{}-solution", track.id));
+    match build_and_run(course, track, &Base::Solution(index), index, &solution_dir).await {
+        Ok(outcome) => {
+            result.solution = Some(outcome.verdict);
+            result.tests = outcome.tests.len();
+            if outcome.verdict != Verdict::Passed {
+                result.problems.push(format!("its reference solution does not pass:\n{}", indent(&why(&outcome))));
+            }
+        }
+        Err(err) => result.problems.push(format!("cannot prepare its reference solution: {err}")),
+    }
+    if !options.no_lints && result.solution == Some(Verdict::Passed) {
+        let target = course.target_dir();
+        let tools: [(&str, &[&str]); 2] = [
+            ("cargo clippy --all-targets -- -D warnings", &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"]),
+            ("cargo fmt --check", &["fmt", "--check"]),
+        ];
+        for (name, args) in tools {
+            match runner::cargo(args, &solution_dir, &target, TOOL_LIMIT).await {
+                Ok(out) if out.success => {}
+                Ok(out) => result.problems.push(format!("its reference solution fails `{name}`:\n{}", indent(&out.output))),
+                Err(err) => result.problems.push(format!("cannot run `{name}`: {err}")),
+            }
+        }
+    }
+    result
+}
+
+async fn build_and_run(course: &Course, track: &Track, base: &Base, index: usize, dir: &std::path::Path) -> Result<RunOutcome, String> {
+    layout::assemble(course, track, base, index, |s| s.tests.clone(), dir).map_err(|e| e.to_string())?;
+    let stage = &track.stages[index];
+    let request = RunRequest::new(dir, &course.target_dir(), stage.time_limit * 2);
+    runner::run(&request, &CancellationToken::new(), None).await.map_err(|e| format!("{e:#}"))
+}
+
+fn why(outcome: &RunOutcome) -> String {
+    match outcome.verdict {
+        Verdict::CompileError => outcome.errors().take(3).map(|e| crate::classroom::strip_ansi(&e.rendered)).collect::<Vec<_>>().join("\n"),
+        Verdict::BuildError => outcome.build_output.clone(),
+        Verdict::TimedOut => format!("the tests ran past {}s", outcome.time_limit.as_secs()),
+        _ => outcome
+            .failed()
+            .map(|t| format!("{} failed:\n{}", t.name, t.output))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.trim_end().lines().take(60).map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
+}
