@@ -1,0 +1,206 @@
+//! How the simulated world behaves: the network, the clocks, and the faults.
+
+use crate::node::{NodeId, Tick};
+
+/// How one kind of link behaves: the delay of each message, and how often one is lost or
+/// delivered twice. Different delays reorder messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Net {
+    /// The shortest delay of a message, in ticks (at least 1).
+    pub min_delay: Tick,
+    /// The longest delay of a message, in ticks.
+    pub max_delay: Tick,
+    /// The probability that a message is lost.
+    pub drop: f64,
+    /// The probability that a message is delivered twice (the copy has its own delay).
+    pub duplicate: f64,
+}
+
+impl Net {
+    /// No loss, no duplicates, delays of 1 to 10 ticks (so messages are reordered).
+    pub fn reliable() -> Self {
+        Net {
+            min_delay: 1,
+            max_delay: 10,
+            drop: 0.0,
+            duplicate: 0.0,
+        }
+    }
+
+    /// Like [`Net::reliable`], but a fraction `drop` of messages is lost and 5% are duplicated.
+    pub fn lossy(drop: f64) -> Self {
+        Net {
+            drop,
+            duplicate: 0.05,
+            ..Net::reliable()
+        }
+    }
+
+    /// The same network with delays of `min..=max` ticks.
+    pub fn delays(self, min: Tick, max: Tick) -> Self {
+        Net {
+            min_delay: min.max(1),
+            max_delay: max.max(min.max(1)),
+            ..self
+        }
+    }
+
+    /// The same network with a probability `p` of duplicating a message.
+    pub fn duplicating(self, p: f64) -> Self {
+        Net {
+            duplicate: p,
+            ..self
+        }
+    }
+}
+
+impl Default for Net {
+    fn default() -> Self {
+        Net::reliable()
+    }
+}
+
+/// The shape of a simulated world.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// How many nodes the cluster has (`n0` .. `n{nodes-1}`).
+    pub nodes: usize,
+    /// The links between nodes.
+    pub net: Net,
+    /// The links between clients and nodes. Partitions never cut them: clients can reach every
+    /// node that is up (as in Jepsen), which is how a stale leader gets to answer a client.
+    pub client_net: Net,
+    /// The largest clock drift, in parts per million: each node's clock runs at a rate drawn from
+    /// `1 ± drift` and starts at its own offset. 0 (the default) means perfect clocks.
+    pub clock_drift_ppm: u32,
+    /// The run stops with a failure after this many events (a node that floods the network).
+    pub max_events: u64,
+}
+
+impl Config {
+    /// `nodes` nodes on a reliable network, perfect clocks.
+    pub fn new(nodes: usize) -> Self {
+        Config {
+            nodes,
+            net: Net::reliable(),
+            client_net: Net::reliable(),
+            clock_drift_ppm: 0,
+            max_events: 5_000_000,
+        }
+    }
+
+    /// The same world with `net` between nodes.
+    pub fn net(self, net: Net) -> Self {
+        Config { net, ..self }
+    }
+
+    /// The same world with `net` between clients and nodes.
+    pub fn client_net(self, client_net: Net) -> Self {
+        Config { client_net, ..self }
+    }
+
+    /// The same world with clocks that drift by up to `ppm` parts per million.
+    pub fn clock_drift_ppm(self, ppm: u32) -> Self {
+        Config {
+            clock_drift_ppm: ppm,
+            ..self
+        }
+    }
+}
+
+/// A fault the simulator injects, on a schedule ([`crate::Sim::schedule`]) or at random
+/// ([`Nemesis`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The node stops: its memory and timers are lost, messages to it are dropped.
+    Crash(NodeId),
+    /// A crashed node starts again from its durable storage.
+    Restart(NodeId),
+    /// Splits the cluster into groups that cannot talk to each other. Nodes not named form one
+    /// more group. Replaces any previous partition.
+    Partition(Vec<Vec<NodeId>>),
+    /// Cuts one node off from all others.
+    Isolate(NodeId),
+    /// Ends every partition.
+    Heal,
+}
+
+/// A seeded source of random faults: partitions that start and heal, crashes and restarts.
+///
+/// Between `start` and `stop` it injects a fault every `interval` ticks (drawn from the range);
+/// each lasts `duration` ticks (drawn) before it heals or the node restarts. At `stop` every
+/// partition heals and every crashed node restarts, so a test can then check that the system
+/// recovers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nemesis {
+    /// When the first fault may happen.
+    pub start: Tick,
+    /// When faults stop: everything heals and restarts then.
+    pub stop: Tick,
+    /// The time between two faults, drawn from `interval.0..=interval.1`.
+    pub interval: (Tick, Tick),
+    /// How long a fault lasts, drawn from `duration.0..=duration.1`.
+    pub duration: (Tick, Tick),
+    /// Whether to partition the network.
+    pub partitions: bool,
+    /// Whether to crash and restart nodes.
+    pub crashes: bool,
+    /// At most this many nodes are down at once (default: a minority).
+    pub max_down: Option<usize>,
+}
+
+impl Nemesis {
+    /// Faults from `start` to `stop`, one every 100 to 300 ticks, lasting 50 to 400 ticks; no
+    /// kind is enabled yet: add [`Nemesis::partitions`] and/or [`Nemesis::crashes`].
+    pub fn between(start: Tick, stop: Tick) -> Self {
+        Nemesis {
+            start,
+            stop,
+            interval: (100, 300),
+            duration: (50, 400),
+            partitions: false,
+            crashes: false,
+            max_down: None,
+        }
+    }
+
+    /// Also inject partitions (random splits into two groups, or one node cut off).
+    pub fn partitions(self) -> Self {
+        Nemesis {
+            partitions: true,
+            ..self
+        }
+    }
+
+    /// Also crash nodes and restart them later.
+    pub fn crashes(self) -> Self {
+        Nemesis {
+            crashes: true,
+            ..self
+        }
+    }
+
+    /// Sets the time between faults.
+    pub fn every(self, min: Tick, max: Tick) -> Self {
+        Nemesis {
+            interval: (min.max(1), max.max(min.max(1))),
+            ..self
+        }
+    }
+
+    /// Sets how long each fault lasts.
+    pub fn lasting(self, min: Tick, max: Tick) -> Self {
+        Nemesis {
+            duration: (min.max(1), max.max(min.max(1))),
+            ..self
+        }
+    }
+
+    /// Sets how many nodes may be down at once.
+    pub fn max_down(self, n: usize) -> Self {
+        Nemesis {
+            max_down: Some(n),
+            ..self
+        }
+    }
+}

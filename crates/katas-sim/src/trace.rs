@@ -1,0 +1,311 @@
+//! The run's trace, and its rendering as a timeline with one column per node (a Lamport diagram
+//! turned on its side: time flows down, each message is numbered where it is sent and where it
+//! arrives).
+
+use std::collections::VecDeque;
+use std::fmt::{self, Debug, Write as _};
+
+use crate::node::{ClientId, Node, NodeId, RequestId, Tick};
+
+/// How many trace entries a simulation keeps (the oldest are forgotten first).
+pub(crate) const TRACE_CAPACITY: usize = 50_000;
+
+/// Rows shown by default when a run fails.
+const DEFAULT_ROWS: usize = 40;
+
+/// Width of one column, in characters.
+const DEFAULT_WIDTH: usize = 24;
+
+/// Why a message never arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lost {
+    Partition,
+    Down,
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lost::Partition => "partitioned",
+            Lost::Down => "node down",
+        })
+    }
+}
+
+/// One thing that happened.
+pub(crate) enum Ev<N: Node> {
+    Send {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+        lost: bool,
+        copies: u8,
+    },
+    Deliver {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+    },
+    Drop {
+        id: u64,
+        at: NodeId,
+        why: Lost,
+    },
+    Invoke {
+        id: u64,
+        rid: RequestId,
+        to: NodeId,
+        req: N::Request,
+        attempt: u32,
+    },
+    Arrive {
+        id: u64,
+        rid: RequestId,
+        to: NodeId,
+        req: N::Request,
+    },
+    Reply {
+        id: u64,
+        from: NodeId,
+        rid: RequestId,
+        resp: N::Response,
+    },
+    Answer {
+        id: u64,
+        rid: RequestId,
+        resp: N::Response,
+        what: &'static str,
+    },
+    ClientDrop {
+        id: u64,
+        client: ClientId,
+    },
+    Timeout {
+        rid: RequestId,
+        what: &'static str,
+    },
+    Timer {
+        node: NodeId,
+        timer: N::Timer,
+    },
+    Crash(NodeId),
+    Restart(NodeId),
+    Partition(String),
+    Heal,
+    Note {
+        node: NodeId,
+        text: String,
+    },
+    Violation(String),
+}
+
+/// Where a row's text goes.
+enum Column {
+    Node(NodeId),
+    Clients,
+    All,
+}
+
+impl<N: Node> Ev<N> {
+    fn render(&self) -> (Column, String) {
+        use Column::{All, Clients, Node as At};
+        match self {
+            Ev::Send {
+                id,
+                to,
+                msg,
+                lost,
+                copies,
+                from,
+            } => {
+                let mark = if *lost {
+                    " ✗lost"
+                } else if *copies > 1 {
+                    " (×2)"
+                } else {
+                    ""
+                };
+                (At(*from), format!("m{id}→{to}{mark} {msg:?}"))
+            }
+            Ev::Deliver { id, from, to, msg } => (At(*to), format!("m{id}←{from} {msg:?}")),
+            Ev::Drop { id, at, why } => (At(*at), format!("m{id} ✗ {why}")),
+            Ev::Invoke {
+                rid,
+                to,
+                req,
+                attempt,
+                id,
+            } => {
+                let again = if *attempt > 1 {
+                    format!(" (try {attempt})")
+                } else {
+                    String::new()
+                };
+                (Clients, format!("m{id} {rid}→{to}{again} {req:?}"))
+            }
+            Ev::Arrive { id, rid, to, req } => (At(*to), format!("m{id}←{rid} {req:?}")),
+            Ev::Reply {
+                id,
+                from,
+                rid,
+                resp,
+            } => (At(*from), format!("m{id}→{rid} {resp:?}")),
+            Ev::Answer {
+                id,
+                rid,
+                resp,
+                what,
+            } => (Clients, format!("m{id} {rid} {what} {resp:?}")),
+            Ev::ClientDrop { id, client } => (Clients, format!("m{id} ✗ lost to {client}")),
+            Ev::Timeout { rid, what } => (Clients, format!("{rid} ⌛ {what}")),
+            Ev::Timer { node, timer } => (At(*node), format!("timer {timer:?}")),
+            Ev::Crash(n) => (At(*n), "✗✗ CRASHED ✗✗".to_string()),
+            Ev::Restart(n) => (At(*n), "↑↑ RESTARTED ↑↑".to_string()),
+            Ev::Partition(groups) => (All, format!("partition {groups}")),
+            Ev::Heal => (All, "partition healed".to_string()),
+            Ev::Note { node, text } => (At(*node), format!("· {text}")),
+            Ev::Violation(text) => (All, format!("VIOLATION: {text}")),
+        }
+    }
+}
+
+/// A trace entry: when, and what.
+pub(crate) struct Entry<N: Node> {
+    pub(crate) at: Tick,
+    pub(crate) ev: Ev<N>,
+}
+
+/// The retained tail of a run's events.
+pub(crate) struct Trace<N: Node> {
+    entries: VecDeque<Entry<N>>,
+    total: u64,
+}
+
+impl<N: Node> Default for Trace<N> {
+    fn default() -> Self {
+        Trace {
+            entries: VecDeque::new(),
+            total: 0,
+        }
+    }
+}
+
+/// How many rows to show, from `KATAS_TRACE` (`all` or a number).
+fn rows_wanted() -> usize {
+    match std::env::var("KATAS_TRACE") {
+        Ok(v) if v.trim() == "all" => usize::MAX,
+        Ok(v) => v.trim().parse().unwrap_or(DEFAULT_ROWS),
+        Err(_) => DEFAULT_ROWS,
+    }
+}
+
+/// Fits `text` into `width` characters, cutting with an ellipsis.
+fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        let mut s = text.to_string();
+        s.extend(std::iter::repeat_n(' ', width - count));
+        s
+    } else {
+        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+impl<N: Node> Trace<N> {
+    pub(crate) fn push(&mut self, at: Tick, ev: Ev<N>) {
+        if self.entries.len() == TRACE_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(Entry { at, ev });
+        self.total += 1;
+    }
+
+    /// Every retained entry, rendered one per line (for determinism checks and debugging).
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let (col, text) = e.ev.render();
+                let place = match col {
+                    Column::Node(n) => n.to_string(),
+                    Column::Clients => "clients".to_string(),
+                    Column::All => "all".to_string(),
+                };
+                format!("{} {place} {text}", e.at)
+            })
+            .collect()
+    }
+
+    /// The timeline of the last rows (how many: `KATAS_TRACE`, default 40).
+    pub(crate) fn timeline(&self, nodes: usize) -> String {
+        self.timeline_rows(nodes, rows_wanted())
+    }
+
+    /// The timeline of the last `rows` entries.
+    pub(crate) fn timeline_rows(&self, nodes: usize, rows: usize) -> String {
+        let width = std::env::var("KATAS_TRACE_WIDTH")
+            .ok()
+            .and_then(|w| w.trim().parse().ok())
+            .unwrap_or(DEFAULT_WIDTH)
+            .max(8);
+        let shown = rows.min(self.entries.len());
+        let skip = self.entries.len() - shown;
+        let mut out = String::new();
+        if (shown as u64) < self.total {
+            let _ = writeln!(
+                out,
+                "the last {shown} of {} events (KATAS_TRACE=all shows every kept event, KATAS_TRACE=200 the last 200):",
+                self.total
+            );
+        }
+        let mut header = format!("{:>7} │", "tick");
+        for i in 0..nodes {
+            let _ = write!(header, " {} │", fit(&format!("n{i}"), width));
+        }
+        header.push_str(" clients");
+        out.push_str(header.trim_end());
+        out.push('\n');
+        let full = (width + 3) * (nodes + 1);
+        for entry in self.entries.iter().skip(skip) {
+            let (col, text) = entry.ev.render();
+            let mut line = format!("{:>7} │", entry.at);
+            match col {
+                Column::All => {
+                    let _ = write!(line, " ── {} ", text);
+                    let pad = full.saturating_sub(text.chars().count() + 4);
+                    line.extend(std::iter::repeat_n('─', pad.min(full)));
+                }
+                Column::Clients => {
+                    for _ in 0..nodes {
+                        let _ = write!(line, " {} │", fit("", width));
+                    }
+                    let _ = write!(line, " {text}");
+                }
+                Column::Node(n) => {
+                    for i in 0..nodes {
+                        let cell = if i == n.index() { text.as_str() } else { "" };
+                        let _ = write!(line, " {} │", fit(cell, width));
+                    }
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl<N: Node> Debug for Trace<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Trace({} kept of {} events)",
+            self.entries.len(),
+            self.total
+        )
+    }
+}
