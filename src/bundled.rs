@@ -13,7 +13,9 @@ pub const INFO_TOML: &str = include_str!("../info.toml");
 
 /// The embedded text of a file under `course/`, e.g. `kv_store/memory/tests.rs`.
 pub fn course_file(relative: &str) -> Option<&'static str> {
-    COURSE_DIR.get_file(relative).and_then(|f| f.contents_utf8())
+    COURSE_DIR
+        .get_file(relative)
+        .and_then(|f| f.contents_utf8())
 }
 
 /// The course name of the embedded `info.toml`, to tell whether a course on disk is this one.

@@ -69,7 +69,10 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         if kind.is_symlink() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is a symbolic link; katas copies only plain files and folders", src.display()),
+                format!(
+                    "{} is a symbolic link; katas copies only plain files and folders",
+                    src.display()
+                ),
             ));
         } else if kind.is_dir() {
             copy_tree(&src, &dst)?;
@@ -92,7 +95,13 @@ pub fn list_files(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
             if kind.is_dir() {
                 walk(base, &entry.path(), out)?;
             } else if kind.is_file() {
-                out.push(entry.path().strip_prefix(base).unwrap_or(&entry.path()).to_path_buf());
+                out.push(
+                    entry
+                        .path()
+                        .strip_prefix(base)
+                        .unwrap_or(&entry.path())
+                        .to_path_buf(),
+                );
             }
         }
         Ok(())
@@ -147,6 +156,9 @@ mod tests {
         fs::write(from.join("src/lib.rs"), "x").unwrap();
         fs::write(from.join("target/debug/big"), "x").unwrap();
         copy_tree(&from, &dir.path().join("to")).unwrap();
-        assert_eq!(list_files(&dir.path().join("to")).unwrap(), [Path::new("src/lib.rs")]);
+        assert_eq!(
+            list_files(&dir.path().join("to")).unwrap(),
+            [Path::new("src/lib.rs")]
+        );
     }
 }

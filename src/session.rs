@@ -29,7 +29,11 @@ pub enum SessionError {
         "stage `{track}/{stage}` is locked: pass `{track}/{current}` first\n    \
          fix: run the current stage (`katas run`), or `katas list` to see where you are"
     )]
-    Locked { track: String, stage: String, current: String },
+    Locked {
+        track: String,
+        stage: String,
+        current: String,
+    },
 }
 
 /// A learner's session with a course: the course, and their progress, saved after every change.
@@ -64,7 +68,11 @@ impl Session {
     pub fn open(course: Course) -> Result<Self, SessionError> {
         let store = ProgressStore::in_state_dir(&course.state_dir());
         let progress = store.load()?;
-        Ok(Self { course, progress, store })
+        Ok(Self {
+            course,
+            progress,
+            store,
+        })
     }
 
     pub fn save(&self) -> Result<(), SessionError> {
@@ -79,13 +87,21 @@ impl Session {
     /// The stage the learner works on in their current track.
     pub fn working(&self) -> StageRef {
         let track = self.progress.working_track(&self.course);
-        let stage = self.course.tracks.get(track).map_or(0, |t| self.progress.working_stage(t));
+        let stage = self
+            .course
+            .tracks
+            .get(track)
+            .map_or(0, |t| self.progress.working_stage(t));
         StageRef { track, stage }
     }
 
     /// The working stage of a given track.
     pub fn working_in(&self, track: usize) -> StageRef {
-        let stage = self.course.tracks.get(track).map_or(0, |t| self.progress.working_stage(t));
+        let stage = self
+            .course
+            .tracks
+            .get(track)
+            .map_or(0, |t| self.progress.working_stage(t));
         StageRef { track, stage }
     }
 
@@ -120,14 +136,20 @@ impl Session {
     pub fn enter(&mut self, track: usize) -> Result<StageRef, SessionError> {
         let at = self.working_in(track);
         let track_ref = &self.course.tracks[track];
-        layout::install_tests(&self.course, track_ref, at.stage).map_err(|source| SessionError::Layout {
-            path: self.course.crate_dir(track_ref),
-            source,
+        layout::install_tests(&self.course, track_ref, at.stage).map_err(|source| {
+            SessionError::Layout {
+                path: self.course.crate_dir(track_ref),
+                source,
+            }
         })?;
         let id = track_ref.id.clone();
         let stage_id = track_ref.stages[at.stage].id.clone();
         let changed = self.progress.current_track.as_deref() != Some(id.as_str())
-            || self.progress.track(&id).and_then(|t| t.current_stage.as_deref()) != Some(stage_id.as_str());
+            || self
+                .progress
+                .track(&id)
+                .and_then(|t| t.current_stage.as_deref())
+                != Some(stage_id.as_str());
         if changed {
             self.progress.current_track = Some(id.clone());
             self.progress.track_mut(&id).current_stage = Some(stage_id);
@@ -139,16 +161,22 @@ impl Session {
     /// The request that runs a stage: its crate, the shared build folder, its time limit.
     pub fn run_request(&self, at: StageRef) -> RunRequest {
         let track = self.track(at);
-        RunRequest::new(&self.course.crate_dir(track), &self.course.target_dir(), self.stage(at).time_limit)
+        RunRequest::new(
+            &self.course.crate_dir(track),
+            &self.course.target_dir(),
+            self.stage(at).time_limit,
+        )
     }
 
     /// Stages whose test files in the learner's crate differ from the course's.
     pub fn edited_tests(&self, at: StageRef) -> Vec<String> {
         let track = self.track(at);
-        layout::edited_tests(&self.course.crate_dir(track), track, at.stage, |s| Some(s.tests.clone()))
-            .into_iter()
-            .map(|s| s.id.clone())
-            .collect()
+        layout::edited_tests(&self.course.crate_dir(track), track, at.stage, |s| {
+            Some(s.tests.clone())
+        })
+        .into_iter()
+        .map(|s| s.id.clone())
+        .collect()
     }
 
     /// Records a finished run: an attempt (if the sources changed), a pass, the facts hints need.
@@ -165,8 +193,10 @@ impl Session {
         let order: Vec<&str> = track.stages.iter().map(|s| s.id.as_str()).collect();
         let summary = RunSummary::from_outcome(&track_id, &stage_id, outcome, &order);
         let now = Timestamp::now();
-        self.progress.record_run(&track_id, &stage_id, &fingerprint, now);
-        let newly_passed = outcome.verdict == Verdict::Passed && !self.progress.is_passed(&track_id, &stage_id);
+        self.progress
+            .record_run(&track_id, &stage_id, &fingerprint, now);
+        let newly_passed =
+            outcome.verdict == Verdict::Passed && !self.progress.is_passed(&track_id, &stage_id);
         if outcome.verdict == Verdict::Passed {
             self.progress.record_pass(&track_id, &stage_id, now);
         }
@@ -179,14 +209,23 @@ impl Session {
     pub fn advance(&mut self, track: usize) -> Result<Advance, SessionError> {
         let at = self.working_in(track);
         let track_ref = &self.course.tracks[track];
-        if !self.progress.is_passed(&track_ref.id, &track_ref.stages[at.stage].id) {
+        if !self
+            .progress
+            .is_passed(&track_ref.id, &track_ref.stages[at.stage].id)
+        {
             return Ok(Advance::NotPassed(at));
         }
         if at.stage + 1 >= track_ref.stages.len() {
             return Ok(Advance::TrackDone);
         }
-        let next = StageRef { track, stage: at.stage + 1 };
-        let (id, stage_id) = (track_ref.id.clone(), track_ref.stages[next.stage].id.clone());
+        let next = StageRef {
+            track,
+            stage: at.stage + 1,
+        };
+        let (id, stage_id) = (
+            track_ref.id.clone(),
+            track_ref.stages[next.stage].id.clone(),
+        );
         self.progress.track_mut(&id).current_stage = Some(stage_id);
         self.progress.current_track = Some(id);
         self.save()?;
@@ -200,16 +239,38 @@ impl Session {
         let stage = self.stage(at);
         let summary = self.load_summary();
         let ladder = hints::choose(stage, summary.as_ref().filter(|s| s.track == track.id));
-        let (shown, last_attempt) = hints::shown_rungs(&self.progress, &track.id, &stage.id, &ladder.key);
-        let attempts = self.progress.stage(&track.id, &stage.id).map_or(0, |s| s.attempts);
+        let (shown, last_attempt) =
+            hints::shown_rungs(&self.progress, &track.id, &stage.id, &ladder.key);
+        let attempts = self
+            .progress
+            .stage(&track.id, &stage.id)
+            .map_or(0, |s| s.attempts);
         let decision = hints::decide(&ladder, shown, last_attempt, attempts, stuck);
-        HintAnswer { ladder, shown_before: shown, decision }
+        HintAnswer {
+            ladder,
+            shown_before: shown,
+            decision,
+        }
     }
 
     /// Records that a rung was shown.
-    pub fn record_hint(&mut self, at: StageRef, ladder: &Ladder, index: usize, forced: bool) -> Result<(), SessionError> {
+    pub fn record_hint(
+        &mut self,
+        at: StageRef,
+        ladder: &Ladder,
+        index: usize,
+        forced: bool,
+    ) -> Result<(), SessionError> {
         let (track, stage) = (self.track(at).id.clone(), self.stage(at).id.clone());
-        hints::record(&mut self.progress, &track, &stage, ladder, index, forced, Timestamp::now());
+        hints::record(
+            &mut self.progress,
+            &track,
+            &stage,
+            ladder,
+            index,
+            forced,
+            Timestamp::now(),
+        );
         self.save()
     }
 
@@ -218,10 +279,17 @@ impl Session {
     /// their code is what was reset. Returns the backup folder.
     pub fn reset(&mut self, at: StageRef) -> Result<Option<PathBuf>, SessionError> {
         let track = &self.course.tracks[at.track];
-        let saved = layout::reset(&self.course, track, at.stage)
-            .map_err(|source| SessionError::Layout { path: self.course.crate_dir(track), source })?;
+        let saved = layout::reset(&self.course, track, at.stage).map_err(|source| {
+            SessionError::Layout {
+                path: self.course.crate_dir(track),
+                source,
+            }
+        })?;
         let id = track.id.clone();
-        let later: Vec<String> = track.stages[at.stage..].iter().map(|s| s.id.clone()).collect();
+        let later: Vec<String> = track.stages[at.stage..]
+            .iter()
+            .map(|s| s.id.clone())
+            .collect();
         let stage_id = track.stages[at.stage].id.clone();
         let progress = self.progress.track_mut(&id);
         progress.current_stage = Some(stage_id);

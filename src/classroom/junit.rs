@@ -19,16 +19,24 @@ pub fn to_junit(report: &VerifyReport) -> Result<String, quick_junit::SerializeE
         suite.set_time(Duration::from_millis(stage.duration_ms));
         if stage.status == StageStatus::Tampered {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status.set_message("the learner changed this stage's tests").set_type("tampered");
+            status
+                .set_message("the learner changed this stage's tests")
+                .set_type("tampered");
             if let Some(reason) = &stage.reason {
                 status.set_description(reason.as_str());
             }
             suite.add_test_case(case("integrity", &classname, status));
         }
         if stage.tests.is_empty() && stage.status != StageStatus::Passed {
-            let kind = if stage.status == StageStatus::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+            let kind = if stage.status == StageStatus::Error {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
             let mut status = TestCaseStatus::non_success(kind);
-            status.set_message("the stage's tests did not run").set_type("build");
+            status
+                .set_message("the stage's tests did not run")
+                .set_type("build");
             if let Some(reason) = &stage.reason {
                 status.set_description(strip(reason));
             }
@@ -41,8 +49,14 @@ pub fn to_junit(report: &VerifyReport) -> Result<String, quick_junit::SerializeE
                 TestStatus::Ignored => TestCaseStatus::skipped(),
                 TestStatus::Failed | TestStatus::DidNotFinish => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    let message = if test.status == TestStatus::Failed { "test failed" } else { "did not finish (time limit)" };
-                    status.set_message(message).set_description(strip(&test.output));
+                    let message = if test.status == TestStatus::Failed {
+                        "test failed"
+                    } else {
+                        "did not finish (time limit)"
+                    };
+                    status
+                        .set_message(message)
+                        .set_description(strip(&test.output));
                     status
                 }
             };
@@ -65,7 +79,12 @@ mod tests {
     use crate::classroom::StageVerdict;
     use crate::runner::TestResult;
 
-    fn verdict(stage: &str, status: StageStatus, tests: Vec<TestResult>, reason: Option<&str>) -> StageVerdict {
+    fn verdict(
+        stage: &str,
+        status: StageStatus,
+        tests: Vec<TestResult>,
+        reason: Option<&str>,
+    ) -> StageVerdict {
         StageVerdict {
             track: "kv_store".into(),
             stage: stage.into(),
@@ -80,13 +99,31 @@ mod tests {
 
     #[test]
     fn one_suite_per_stage_with_failures_and_tampering() {
-        let ok = TestResult { name: "memory::set_get".into(), status: TestStatus::Passed, output: String::new() };
-        let bad = TestResult { name: "log::reopen".into(), status: TestStatus::Failed, output: "left: 1 <right: 2>".into() };
+        let ok = TestResult {
+            name: "memory::set_get".into(),
+            status: TestStatus::Passed,
+            output: String::new(),
+        };
+        let bad = TestResult {
+            name: "log::reopen".into(),
+            status: TestStatus::Failed,
+            output: "left: 1 <right: 2>".into(),
+        };
         let report = VerifyReport {
             stages: vec![
-                verdict("memory", StageStatus::Tampered, vec![ok], Some("changed memory.rs")),
+                verdict(
+                    "memory",
+                    StageStatus::Tampered,
+                    vec![ok],
+                    Some("changed memory.rs"),
+                ),
                 verdict("log", StageStatus::Failed, vec![bad], None),
-                verdict("engines", StageStatus::Failed, vec![], Some("\u{1b}[1merror[E0425]\u{1b}[0m")),
+                verdict(
+                    "engines",
+                    StageStatus::Failed,
+                    vec![],
+                    Some("\u{1b}[1merror[E0425]\u{1b}[0m"),
+                ),
             ],
             passed: 0,
             failed: 3,
@@ -95,8 +132,14 @@ mod tests {
         assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
         assert!(xml.contains(r#"name="kv_store/memory""#), "{xml}");
         assert!(xml.contains(r#"type="tampered""#), "{xml}");
-        assert!(xml.contains("left: 1 &lt;right: 2&gt;"), "output is escaped: {xml}");
-        assert!(xml.contains("error[E0425]") && !xml.contains('\u{1b}'), "colours stripped: {xml}");
+        assert!(
+            xml.contains("left: 1 &lt;right: 2&gt;"),
+            "output is escaped: {xml}"
+        );
+        assert!(
+            xml.contains("error[E0425]") && !xml.contains('\u{1b}'),
+            "colours stripped: {xml}"
+        );
         assert!(xml.contains(r#"classname="kv_store.log""#), "{xml}");
     }
 }

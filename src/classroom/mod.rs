@@ -7,4 +7,6 @@ mod verify;
 
 pub use junit::to_junit;
 pub use reference::Reference;
-pub use verify::{StageStatus, StageVerdict, VerifyOptions, VerifyReport, strip as strip_ansi, verify};
+pub use verify::{
+    StageStatus, StageVerdict, VerifyOptions, VerifyReport, strip as strip_ansi, verify,
+};

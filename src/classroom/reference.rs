@@ -28,10 +28,17 @@ impl Reference {
     /// The trusted text of a stage's tests, if the reference has that stage.
     pub fn tests(&self, track: &Track, stage: &Stage) -> Option<String> {
         match self {
-            Reference::Bundled => bundled::course_file(&format!("{}/{}/tests.rs", track.id, stage.id)).map(str::to_owned),
+            Reference::Bundled => {
+                bundled::course_file(&format!("{}/{}/tests.rs", track.id, stage.id))
+                    .map(str::to_owned)
+            }
             Reference::Course(course) => {
                 let track = course.track(&track.id).ok()?;
-                track.stages.iter().find(|s| s.id == stage.id).map(|s| s.tests.clone())
+                track
+                    .stages
+                    .iter()
+                    .find(|s| s.id == stage.id)
+                    .map(|s| s.tests.clone())
             }
             Reference::Own => Some(stage.tests.clone()),
         }

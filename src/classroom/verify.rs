@@ -66,8 +66,15 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     fn new(stages: Vec<StageVerdict>) -> Self {
-        let passed = stages.iter().filter(|s| s.status == StageStatus::Passed).count();
-        Self { failed: stages.len() - passed, passed, stages }
+        let passed = stages
+            .iter()
+            .filter(|s| s.status == StageStatus::Passed)
+            .count();
+        Self {
+            failed: stages.len() - passed,
+            passed,
+            stages,
+        }
     }
 
     pub fn any(&self, status: StageStatus) -> bool {
@@ -76,7 +83,11 @@ impl VerifyReport {
 }
 
 /// Verifies the chosen stages of a course's learner crates.
-pub async fn verify(course: &Course, reference: &Reference, options: &VerifyOptions) -> Result<VerifyReport, CourseError> {
+pub async fn verify(
+    course: &Course,
+    reference: &Reference,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, CourseError> {
     let mut verdicts = Vec::new();
     for (track, stages) in selection(course, options)? {
         verdicts.extend(verify_track(course, reference, track, &stages).await);
@@ -85,7 +96,10 @@ pub async fn verify(course: &Course, reference: &Reference, options: &VerifyOpti
 }
 
 /// The tracks and stage indices to verify.
-fn selection<'a>(course: &'a Course, options: &VerifyOptions) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
+fn selection<'a>(
+    course: &'a Course,
+    options: &VerifyOptions,
+) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
     if let Some(reference) = &options.stage {
         let at = course.resolve(reference)?;
         return Ok(vec![(&course.tracks[at.track], vec![at.stage])]);
@@ -105,7 +119,12 @@ fn selection<'a>(course: &'a Course, options: &VerifyOptions) -> Result<Vec<(&'a
     Ok(out)
 }
 
-async fn verify_track(course: &Course, reference: &Reference, track: &Track, stages: &[usize]) -> Vec<StageVerdict> {
+async fn verify_track(
+    course: &Course,
+    reference: &Reference,
+    track: &Track,
+    stages: &[usize],
+) -> Vec<StageVerdict> {
     let crate_dir = course.crate_dir(track);
     let mut verdicts: Vec<Option<StageVerdict>> = vec![None; stages.len()];
     // Stages whose trusted tests are missing are errors; the rest are graded.
@@ -113,7 +132,12 @@ async fn verify_track(course: &Course, reference: &Reference, track: &Track, sta
     for (slot, &index) in stages.iter().enumerate() {
         let stage = &track.stages[index];
         if reference.tests(track, stage).is_none() {
-            let reason = format!("no trusted copy of `{}/{}`'s tests in {}", track.id, stage.id, reference.describe());
+            let reason = format!(
+                "no trusted copy of `{}/{}`'s tests in {}",
+                track.id,
+                stage.id,
+                reference.describe()
+            );
             verdicts[slot] = Some(error(track, stage, reason));
         } else {
             graded.push((slot, index));
@@ -126,10 +150,15 @@ async fn verify_track(course: &Course, reference: &Reference, track: &Track, sta
         }
         return verdicts.into_iter().flatten().collect();
     }
-    let edited: Vec<String> = layout::edited_tests(&crate_dir, track, stages.iter().copied().max().unwrap_or(0), |s| reference.tests(track, s))
-        .into_iter()
-        .map(|s| s.id.clone())
-        .collect();
+    let edited: Vec<String> = layout::edited_tests(
+        &crate_dir,
+        track,
+        stages.iter().copied().max().unwrap_or(0),
+        |s| reference.tests(track, s),
+    )
+    .into_iter()
+    .map(|s| s.id.clone())
+    .collect();
 
     // One build for every graded stage first; if it does not compile (a later stage's API is
     // missing), each stage on its own, so an unfinished stage never fails a finished one.
@@ -138,7 +167,11 @@ async fn verify_track(course: &Course, reference: &Reference, track: &Track, sta
     let separately = !matches!(&together, Ok(o) if o.verdict != Verdict::CompileError && o.verdict != Verdict::BuildError);
     for (slot, index) in graded {
         let stage = &track.stages[index];
-        let outcome = if separately { run_stages(course, reference, track, &[index]).await } else { together.clone() };
+        let outcome = if separately {
+            run_stages(course, reference, track, &[index]).await
+        } else {
+            together.clone()
+        };
         let mut verdict = match outcome {
             Ok(outcome) => judge(track, stage, &outcome),
             Err(reason) => error(track, stage, reason),
@@ -147,7 +180,9 @@ async fn verify_track(course: &Course, reference: &Reference, track: &Track, sta
             verdict.status = StageStatus::Tampered;
             verdict.reason = Some(format!(
                 "the learner changed exercises/{}/tests/stages/{}.rs; graded with {} instead",
-                track.id, stage.id, reference.describe()
+                track.id,
+                stage.id,
+                reference.describe()
             ));
         }
         verdicts[slot] = Some(verdict);
@@ -156,11 +191,19 @@ async fn verify_track(course: &Course, reference: &Reference, track: &Track, sta
 }
 
 /// Builds and runs the trusted tests of `stages` against the learner's code, in a scratch crate.
-async fn run_stages(course: &Course, reference: &Reference, track: &Track, stages: &[usize]) -> Result<RunOutcome, String> {
+async fn run_stages(
+    course: &Course,
+    reference: &Reference,
+    track: &Track,
+    stages: &[usize],
+) -> Result<RunOutcome, String> {
     let scratch: PathBuf = course.state_dir().join("verify").join(&track.id);
     let base = Base::Learner(course.crate_dir(track));
     let upto = stages.iter().copied().max().unwrap_or(0);
-    let chosen: Vec<&str> = stages.iter().map(|&i| track.stages[i].id.as_str()).collect();
+    let chosen: Vec<&str> = stages
+        .iter()
+        .map(|&i| track.stages[i].id.as_str())
+        .collect();
     // Stages not chosen get an empty module, so only the chosen stages' tests compile and run.
     let tests_of = |stage: &Stage| {
         if chosen.contains(&stage.id.as_str()) {
@@ -173,29 +216,67 @@ async fn run_stages(course: &Course, reference: &Reference, track: &Track, stage
         .map_err(|err| format!("cannot prepare a scratch copy of the learner's crate: {err}"))?;
     let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
     let request = RunRequest::new(&scratch, &course.target_dir(), limit);
-    runner::run(&request, &CancellationToken::new(), None).await.map_err(|err| format!("{err:#}"))
+    runner::run(&request, &CancellationToken::new(), None)
+        .await
+        .map_err(|err| format!("{err:#}"))
 }
 
 fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
     let prefix = format!("{}::", stage.id);
-    let tests: Vec<runner::TestResult> = outcome.tests.iter().filter(|t| t.name.starts_with(&prefix)).cloned().collect();
-    let passed = tests.iter().filter(|t| t.status == TestStatus::Passed).count();
-    let mut failed = tests.iter().filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish)).count();
+    let tests: Vec<runner::TestResult> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.name.starts_with(&prefix))
+        .cloned()
+        .collect();
+    let passed = tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Passed)
+        .count();
+    let mut failed = tests
+        .iter()
+        .filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish))
+        .count();
     if tests.is_empty() {
         // Nothing ran (it did not compile): every test of the stage counts as failed.
         failed = stage.test_names.len();
     }
     let (status, reason) = match outcome.verdict {
         Verdict::CompileError => {
-            let errors: Vec<String> = outcome.errors().take(3).map(|e| strip(&e.rendered)).collect();
-            (StageStatus::Failed, Some(format!("does not compile:\n{}", errors.join("\n"))))
+            let errors: Vec<String> = outcome
+                .errors()
+                .take(3)
+                .map(|e| strip(&e.rendered))
+                .collect();
+            (
+                StageStatus::Failed,
+                Some(format!("does not compile:\n{}", errors.join("\n"))),
+            )
         }
-        Verdict::BuildError => (StageStatus::Failed, Some(format!("cargo could not build it:\n{}", outcome.build_output.trim()))),
+        Verdict::BuildError => (
+            StageStatus::Failed,
+            Some(format!(
+                "cargo could not build it:\n{}",
+                outcome.build_output.trim()
+            )),
+        ),
         Verdict::Cancelled => (StageStatus::Error, Some("the run was cancelled".to_owned())),
-        _ if tests.is_empty() => (StageStatus::Failed, Some("none of the stage's tests ran".to_owned())),
+        _ if tests.is_empty() => (
+            StageStatus::Failed,
+            Some("none of the stage's tests ran".to_owned()),
+        ),
         _ if failed == 0 && passed > 0 => (StageStatus::Passed, None),
-        Verdict::TimedOut => (StageStatus::Failed, Some(format!("stopped at the time limit of {}s", outcome.time_limit.as_secs()))),
-        _ => (StageStatus::Failed, Some(format!("{failed} of {} tests failed", tests.len()))),
+        Verdict::TimedOut => (
+            StageStatus::Failed,
+            Some(format!(
+                "stopped at the time limit of {}s",
+                outcome.time_limit.as_secs()
+            )),
+        ),
+        _ => (
+            StageStatus::Failed,
+            Some(format!("{failed} of {} tests failed", tests.len())),
+        ),
     };
     StageVerdict {
         track: track.id.clone(),
@@ -203,7 +284,8 @@ fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
         status,
         tests_passed: passed,
         tests_failed: failed,
-        duration_ms: u64::try_from((outcome.build_time + outcome.test_time).as_millis()).unwrap_or(u64::MAX),
+        duration_ms: u64::try_from((outcome.build_time + outcome.test_time).as_millis())
+            .unwrap_or(u64::MAX),
         reason,
         tests,
     }
@@ -246,6 +328,9 @@ mod tests {
 
     #[test]
     fn colours_are_stripped() {
-        assert_eq!(strip("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror[E0382]\u{1b}[0m: moved"), "error[E0382]: moved");
+        assert_eq!(
+            strip("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror[E0382]\u{1b}[0m: moved"),
+            "error[E0382]: moved"
+        );
     }
 }

@@ -19,7 +19,10 @@ pub fn list(course: Course, json: bool) -> anyhow::Result<u8> {
     if json {
         println!("{}", serde_json::to_string_pretty(&list_json(&session))?);
     } else {
-        print!("{}", render::list(&session.course, &session.progress, session.working().track));
+        print!(
+            "{}",
+            render::list(&session.course, &session.progress, session.working().track)
+        );
     }
     Ok(exit_codes::OK)
 }
@@ -68,30 +71,53 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
     warn_edited(&session, working);
     let mut request = session.run_request(working);
     if at != working {
-        request.filters = session.track(at).stages[..=at.stage].iter().map(|s| format!("{}::", s.id)).collect();
+        request.filters = session.track(at).stages[..=at.stage]
+            .iter()
+            .map(|s| format!("{}::", s.id))
+            .collect();
     }
     let outcome = execute(&request)?;
     let stage = session.stage(at).clone();
     let total = session.track(at).stages.len();
-    let newly_passed = if at == working { session.record_run(at, &outcome)? } else { false };
+    let newly_passed = if at == working {
+        session.record_run(at, &outcome)?
+    } else {
+        false
+    };
     let details = render::details(&outcome);
     let mut out = anstream::stdout();
     if !details.trim().is_empty() {
         writeln!(out, "{}", details.trim_end())?;
     }
-    writeln!(out, "\n{}", render::summary(&outcome, &stage, at.stage + 1, total))?;
+    writeln!(
+        out,
+        "\n{}",
+        render::summary(&outcome, &stage, at.stage + 1, total)
+    )?;
     match outcome.verdict {
         Verdict::Passed if at == working => {
-            let word = if newly_passed { "Stage passed!" } else { "Still passing." };
+            let word = if newly_passed {
+                "Stage passed!"
+            } else {
+                "Still passing."
+            };
             writeln!(out, "\n{word}\n\n{}", render::reflection(&stage))?;
-            let next = if at.stage + 1 < total { "`katas next` opens the next stage." } else { "That was the last stage of this track. `katas list` shows the others." };
+            let next = if at.stage + 1 < total {
+                "`katas next` opens the next stage."
+            } else {
+                "That was the last stage of this track. `katas list` shows the others."
+            };
             writeln!(out, "{next}")?;
         }
         Verdict::Passed => {}
         Verdict::Cancelled => return Ok(exit_codes::FAILED),
         _ => writeln!(out, "Stuck? `katas hint` asks you a question about it.")?,
     }
-    Ok(if outcome.verdict == Verdict::Passed { exit_codes::OK } else { exit_codes::FAILED })
+    Ok(if outcome.verdict == Verdict::Passed {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
 }
 
 /// Runs a request, reporting build progress on a terminal and cancelling on Ctrl-C.
@@ -113,10 +139,16 @@ fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
                     continue;
                 }
                 let line = match event {
-                    RunEvent::Building { done, total: Some(total), unit } => {
+                    RunEvent::Building {
+                        done,
+                        total: Some(total),
+                        unit,
+                    } => {
                         format!("building {done}/~{total} {}", unit.unwrap_or_default())
                     }
-                    RunEvent::Building { done, unit, .. } => format!("building {done} {}", unit.unwrap_or_default()),
+                    RunEvent::Building { done, unit, .. } => {
+                        format!("building {done} {}", unit.unwrap_or_default())
+                    }
                     RunEvent::Testing { tests } => format!("running {tests} tests"),
                 };
                 eprint!("\r\x1b[2K{line}");
@@ -154,16 +186,29 @@ pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
     let answer = session.hint(at, stuck);
     let mut out = anstream::stdout();
     write!(out, "{}", render::hint(&answer))?;
-    let Decision::Show { index, confirm } = &answer.decision else { return Ok(exit_codes::OK) };
+    let Decision::Show { index, confirm } = &answer.decision else {
+        return Ok(exit_codes::OK);
+    };
     if !confirm.is_empty() && !yes && !confirmed(&render::confirmation(confirm))? {
-        writeln!(out, "Not shown. Keep going - you may be closer than you think.")?;
+        writeln!(
+            out,
+            "Not shown. Keep going - you may be closer than you think."
+        )?;
         return Ok(exit_codes::OK);
     }
     let rung = &answer.ladder.rungs[*index];
     writeln!(out, "  {}. {rung}", index + 1)?;
-    session.record_hint(at, &answer.ladder, *index, confirm.contains(&Confirm::Stuck))?;
+    session.record_hint(
+        at,
+        &answer.ladder,
+        *index,
+        confirm.contains(&Confirm::Stuck),
+    )?;
     if index + 1 < answer.ladder.rungs.len() {
-        writeln!(out, "\nThink about it, change something, run again; then `katas hint` opens the next question.")?;
+        writeln!(
+            out,
+            "\nThink about it, change something, run again; then `katas hint` opens the next question."
+        )?;
     }
     Ok(exit_codes::OK)
 }
@@ -191,18 +236,41 @@ pub fn next(course: Course) -> anyhow::Result<u8> {
     match session.advance(track)? {
         Advance::Moved(at) => {
             let stage = session.stage(at);
-            let path = session.course.crate_dir(session.track(at)).join("tests/stages").join(format!("{}.rs", stage.id));
-            writeln!(out, "Stage {} of {}: {} - {}\n", at.stage + 1, session.track(at).stages.len(), stage.id, stage.title)?;
+            let path = session
+                .course
+                .crate_dir(session.track(at))
+                .join("tests/stages")
+                .join(format!("{}.rs", stage.id));
+            writeln!(
+                out,
+                "Stage {} of {}: {} - {}\n",
+                at.stage + 1,
+                session.track(at).stages.len(),
+                stage.id,
+                stage.title
+            )?;
             writeln!(out, "{}", stage.brief.trim_end())?;
-            writeln!(out, "\nIts tests: {}\nRun `katas run` (or `katas watch`) when you are ready.", session.course.display_path(&path).display())?;
+            writeln!(
+                out,
+                "\nIts tests: {}\nRun `katas run` (or `katas watch`) when you are ready.",
+                session.course.display_path(&path).display()
+            )?;
             Ok(exit_codes::OK)
         }
         Advance::NotPassed(at) => {
-            writeln!(out, "Stage `{}` has not passed yet: `katas run` to test it, `katas hint` for a question.", session.stage(at).id)?;
+            writeln!(
+                out,
+                "Stage `{}` has not passed yet: `katas run` to test it, `katas hint` for a question.",
+                session.stage(at).id
+            )?;
             Ok(exit_codes::FAILED)
         }
         Advance::TrackDone => {
-            writeln!(out, "You have passed every stage of `{}`. `katas list` shows the other tracks; `katas run TRACK` starts one.", session.course.tracks[track].id)?;
+            writeln!(
+                out,
+                "You have passed every stage of `{}`. `katas list` shows the other tracks; `katas run TRACK` starts one.",
+                session.course.tracks[track].id
+            )?;
             Ok(exit_codes::OK)
         }
     }
@@ -213,11 +281,19 @@ pub fn reset(course: Course, stage: Option<&str>, progress: bool, yes: bool) -> 
     let mut out = anstream::stdout();
     if progress {
         let store = crate::progress::ProgressStore::in_state_dir(&course.state_dir());
-        if !yes && !confirmed("Forget your progress (passed stages, attempts, hints)? Your code is not touched.")? {
+        if !yes
+            && !confirmed(
+                "Forget your progress (passed stages, attempts, hints)? Your code is not touched.",
+            )?
+        {
             return Ok(exit_codes::FAILED);
         }
         match store.move_aside()? {
-            Some(aside) => writeln!(out, "Progress moved aside to {}; starting afresh.", aside.display())?,
+            Some(aside) => writeln!(
+                out,
+                "Progress moved aside to {}; starting afresh.",
+                aside.display()
+            )?,
             None => writeln!(out, "There was no progress file; nothing to do.")?,
         }
         return Ok(exit_codes::OK);
@@ -227,7 +303,10 @@ pub fn reset(course: Course, stage: Option<&str>, progress: bool, yes: bool) -> 
     let at = session.reached(reference)?;
     let from = match at.stage {
         0 => "the track's start".to_owned(),
-        n => format!("the reference solution of `{}`", session.track(at).stages[n - 1].id),
+        n => format!(
+            "the reference solution of `{}`",
+            session.track(at).stages[n - 1].id
+        ),
     };
     let question = format!(
         "Reset `{reference}` to its start state ({from})? Your crate is backed up first, and passes \

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::course::{self, Course, CourseError};
 use crate::exit_codes;
+use crate::session::SessionError;
 
 /// katas: learn distributed systems in Rust, one stage at a time.
 ///
@@ -95,7 +96,12 @@ pub fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::OK),
         Err(err) => {
             anstream::eprintln!("error: {err:#}");
-            let code = if err.downcast_ref::<CourseError>().is_some() {
+            let course_error = err.downcast_ref::<CourseError>().is_some()
+                || matches!(
+                    err.downcast_ref::<SessionError>(),
+                    Some(SessionError::Course(_))
+                );
+            let code = if course_error {
                 exit_codes::COURSE_ERROR
             } else {
                 exit_codes::KATAS_ERROR
@@ -118,9 +124,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Run { stage } => learner::run(course, stage.as_deref()),
         Command::Hint { stuck, yes } => learner::hint(course, stuck, yes),
         Command::Next => learner::next(course),
-        Command::Reset { stage, progress, yes } => learner::reset(course, stage.as_deref(), progress, yes),
+        Command::Reset {
+            stage,
+            progress,
+            yes,
+        } => learner::reset(course, stage.as_deref(), progress, yes),
         Command::Verify(args) => teacher::verify(course, &args),
-        Command::Dev { command: DevCommand::Check(args) } => teacher::check(course, &args),
+        Command::Dev {
+            command: DevCommand::Check(args),
+        } => teacher::check(course, &args),
     }
 }
 
@@ -128,7 +140,9 @@ fn load_course(given: Option<&std::path::Path>) -> Result<Course, CourseError> {
     let root = match given {
         Some(dir) => dir.to_path_buf(),
         None => {
-            let here = std::env::current_dir().map_err(|_| CourseError::NotFound { start: PathBuf::from(".") })?;
+            let here = std::env::current_dir().map_err(|_| CourseError::NotFound {
+                start: PathBuf::from("."),
+            })?;
             course::find_root(&here)?
         }
     };
@@ -137,5 +151,7 @@ fn load_course(given: Option<&std::path::Path>) -> Result<Course, CourseError> {
 
 /// A runtime for the commands that run cargo: one thread is enough, the work is in children.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }

@@ -12,13 +12,20 @@ use crate::session::HintAnswer;
 /// The one-line verdict, e.g. "4 of 7 tests pass - stage 2 of 3: commands (Commands and errors)".
 pub fn summary(outcome: &RunOutcome, stage: &Stage, number: usize, of: usize) -> String {
     let which = format!("stage {number} of {of}: {} ({})", stage.id, stage.title);
-    let total = outcome.tests.iter().filter(|t| t.status != TestStatus::Ignored).count();
+    let total = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Ignored)
+        .count();
     match outcome.verdict {
         Verdict::Passed => format!("all {total} tests pass - {which}"),
         Verdict::Failed => format!("{} of {total} tests pass - {which}", outcome.passed_count()),
         Verdict::CompileError => {
             let errors = outcome.errors().count();
-            format!("{errors} compile error{} - {which}", if errors == 1 { "" } else { "s" })
+            format!(
+                "{errors} compile error{} - {which}",
+                if errors == 1 { "" } else { "s" }
+            )
         }
         Verdict::BuildError => format!("cargo could not build the crate - {which}"),
         Verdict::TimedOut => format!(
@@ -39,7 +46,10 @@ pub fn details(outcome: &RunOutcome) -> String {
             }
             let more = outcome.errors().count().saturating_sub(5);
             if more > 0 {
-                let _ = writeln!(out, "... and {more} more: fix the first ones first, later errors often follow from them");
+                let _ = writeln!(
+                    out,
+                    "... and {more} more: fix the first ones first, later errors often follow from them"
+                );
             }
         }
         Verdict::BuildError => {
@@ -58,7 +68,10 @@ pub fn details(outcome: &RunOutcome) -> String {
             for test in outcome.failed() {
                 let _ = writeln!(out, "\n---- {} ----", test.name);
                 if test.status == TestStatus::DidNotFinish {
-                    let _ = writeln!(out, "did not finish: the run was stopped before this test ended (an endless loop? a deadlock? waiting for something that never comes?)");
+                    let _ = writeln!(
+                        out,
+                        "did not finish: the run was stopped before this test ended (an endless loop? a deadlock? waiting for something that never comes?)"
+                    );
                 }
                 if !test.output.is_empty() {
                     let _ = writeln!(out, "{}", test.output);
@@ -76,16 +89,31 @@ pub fn details(outcome: &RunOutcome) -> String {
 pub fn list(course: &Course, progress: &Progress, working_track: usize) -> String {
     let mut out = format!("{}\n", course.name);
     for (index, track) in course.tracks.iter().enumerate() {
-        let passed = (0..track.stages.len()).filter(|&i| progress.status(track, i) == StageStatus::Passed).count();
+        let passed = (0..track.stages.len())
+            .filter(|&i| progress.status(track, i) == StageStatus::Passed)
+            .count();
         let marker = if index == working_track { ">" } else { " " };
-        let _ = writeln!(out, "\n{marker} {} - {} ({passed}/{} passed)", track.id, track.title, track.stages.len());
+        let _ = writeln!(
+            out,
+            "\n{marker} {} - {} ({passed}/{} passed)",
+            track.id,
+            track.title,
+            track.stages.len()
+        );
         for (i, stage) in track.stages.iter().enumerate() {
             let status = match progress.status(track, i) {
                 StageStatus::Passed => "passed ",
                 StageStatus::Current => "current",
                 StageStatus::Locked => "locked ",
             };
-            let _ = writeln!(out, "    {:>2}. [{status}] {}/{} - {}", i + 1, track.id, stage.id, stage.title);
+            let _ = writeln!(
+                out,
+                "    {:>2}. [{status}] {}/{} - {}",
+                i + 1,
+                track.id,
+                stage.id,
+                stage.title
+            );
         }
     }
     out
@@ -103,7 +131,13 @@ pub fn reflection(stage: &Stage) -> String {
 /// The rungs already shown of a ladder, then what happens now.
 pub fn hint(answer: &HintAnswer) -> String {
     let mut out = format!("Help for {}:\n", answer.ladder.about);
-    for (i, rung) in answer.ladder.rungs.iter().take(answer.shown_before).enumerate() {
+    for (i, rung) in answer
+        .ladder
+        .rungs
+        .iter()
+        .take(answer.shown_before)
+        .enumerate()
+    {
         let _ = writeln!(out, "  {}. {rung}", i + 1);
     }
     match &answer.decision {
@@ -164,7 +198,11 @@ mod tests {
             tests: statuses
                 .iter()
                 .enumerate()
-                .map(|(i, s)| TestResult { name: format!("commands::t{i}"), status: *s, output: format!("out {i}") })
+                .map(|(i, s)| TestResult {
+                    name: format!("commands::t{i}"),
+                    status: *s,
+                    output: format!("out {i}"),
+                })
                 .collect(),
             build_output: String::new(),
             test_output: String::new(),
@@ -178,16 +216,31 @@ mod tests {
     #[test]
     fn the_summary_counts_passing_tests_and_names_the_stage() {
         use TestStatus::*;
-        let o = outcome(&[Passed, Failed, Passed, DidNotFinish, Ignored], Verdict::Failed);
-        assert_eq!(summary(&o, &stage(), 2, 9), "2 of 4 tests pass - stage 2 of 9: commands (Commands and errors)");
+        let o = outcome(
+            &[Passed, Failed, Passed, DidNotFinish, Ignored],
+            Verdict::Failed,
+        );
+        assert_eq!(
+            summary(&o, &stage(), 2, 9),
+            "2 of 4 tests pass - stage 2 of 9: commands (Commands and errors)"
+        );
     }
 
     #[test]
     fn details_show_failures_with_their_output_and_unfinished_tests() {
         use TestStatus::*;
         let text = details(&outcome(&[Passed, Failed, DidNotFinish], Verdict::TimedOut));
-        assert!(text.contains("FAIL commands::t1") && text.contains("out 1"), "{text}");
-        assert!(text.contains("STOP commands::t2") && text.contains("did not finish"), "{text}");
-        assert!(!text.contains("out 0"), "passing tests' output is not shown: {text}");
+        assert!(
+            text.contains("FAIL commands::t1") && text.contains("out 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("STOP commands::t2") && text.contains("did not finish"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("out 0"),
+            "passing tests' output is not shown: {text}"
+        );
     }
 }

@@ -57,13 +57,19 @@ pub struct CheckArgs {
 /// `katas verify`.
 pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
     let reference = match &args.reference {
-        Some(dir) => Reference::Course(Box::new(course::load(dir).context("cannot load the reference course")?)),
+        Some(dir) => Reference::Course(Box::new(
+            course::load(dir).context("cannot load the reference course")?,
+        )),
         None => Reference::for_course(&course),
     };
     if matches!(reference, Reference::Own) {
         anstream::eprintln!("note: grading with {}", reference.describe());
     }
-    let options = VerifyOptions { track: args.track.clone(), through: args.through.clone(), stage: args.stage.clone() };
+    let options = VerifyOptions {
+        track: args.track.clone(),
+        through: args.through.clone(),
+        stage: args.stage.clone(),
+    };
     let report = runtime()?.block_on(classroom::verify(&course, &reference, &options))?;
     let text = match args.format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -71,7 +77,8 @@ pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
         ReportFormat::Text => verify_text(&report),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, &text).with_context(|| format!("cannot write the report to {}", path.display()))?,
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => anstream::stdout().write_all(text.as_bytes())?,
     }
     Ok(if report.any(StageStatus::Tampered) {
@@ -104,18 +111,30 @@ fn verify_text(report: &classroom::VerifyReport) -> String {
             }
         }
     }
-    out.push_str(&format!("\n{} passed, {} failed\n", report.passed, report.failed));
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        report.passed, report.failed
+    ));
     out
 }
 
 /// `katas dev check`.
 pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
-    let options = CheckOptions { track: args.track.clone(), stage: args.stage.clone(), no_lints: args.no_lints };
+    let options = CheckOptions {
+        track: args.track.clone(),
+        stage: args.stage.clone(),
+        no_lints: args.no_lints,
+    };
     let print = |stage: &dev::StageCheck| {
         let mark = if stage.is_sound() { "ok  " } else { "FAIL" };
         let start = stage.start.map_or("-".to_owned(), |v| format!("{v:?}"));
         let solution = stage.solution.map_or("-".to_owned(), |v| format!("{v:?}"));
-        anstream::println!("{mark} {}/{}: start {start}, solution {solution} ({} tests)", stage.track, stage.stage, stage.tests);
+        anstream::println!(
+            "{mark} {}/{}: start {start}, solution {solution} ({} tests)",
+            stage.track,
+            stage.stage,
+            stage.tests
+        );
         for problem in &stage.problems {
             anstream::println!("       {problem}");
         }
@@ -130,5 +149,9 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
         report.stages.len() - sound + usize::from(!report.course_problems.is_empty()),
         report.stages.len()
     );
-    Ok(if report.is_sound() { exit_codes::OK } else { exit_codes::FAILED })
+    Ok(if report.is_sound() {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
 }

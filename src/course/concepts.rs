@@ -64,7 +64,10 @@ pub const CONCEPTS: &[(&str, ConceptKind)] = &[
 
 /// The kind of a concept tag, or `None` if the tag is not in the vocabulary.
 pub fn concept_kind(tag: &str) -> Option<ConceptKind> {
-    CONCEPTS.iter().find(|(name, _)| *name == tag).map(|(_, kind)| *kind)
+    CONCEPTS
+        .iter()
+        .find(|(name, _)| *name == tag)
+        .map(|(_, kind)| *kind)
 }
 
 /// The vocabulary entry closest to a misspelt tag, if one is close enough to be a likely typo.

@@ -48,7 +48,10 @@ pub enum CourseError {
 
     /// The course files have problems; all of them are listed.
     #[error("the course at {} has {} problem(s):\n{}", root.display(), problems.len(), list(problems))]
-    Invalid { root: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        root: PathBuf,
+        problems: Vec<Problem>,
+    },
 
     /// A track id that the course does not have.
     #[error("there is no track `{given}`\n    fix: use one of: {}", valid.join(", "))]
@@ -56,7 +59,11 @@ pub enum CourseError {
 
     /// A stage id that the track does not have.
     #[error("track `{track}` has no stage `{given}`\n    fix: use one of: {}", valid.join(", "))]
-    UnknownStage { track: String, given: String, valid: Vec<String> },
+    UnknownStage {
+        track: String,
+        given: String,
+        valid: Vec<String>,
+    },
 
     /// A stage reference that is not of the form `TRACK/STAGE`.
     #[error("`{given}` is not a stage reference\n    fix: write TRACK/STAGE, e.g. {example}")]
@@ -64,5 +71,9 @@ pub enum CourseError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -65,19 +65,29 @@ pub fn find_root(start: &Path) -> Result<PathBuf, CourseError> {
         .ancestors()
         .find(|dir| dir.join("info.toml").is_file())
         .map(Path::to_path_buf)
-        .ok_or_else(|| CourseError::NotFound { start: start.to_path_buf() })
+        .ok_or_else(|| CourseError::NotFound {
+            start: start.to_path_buf(),
+        })
 }
 
 /// Loads and validates the course in `root`.
 pub fn load(root: &Path) -> Result<Course, CourseError> {
     if !root.join("info.toml").is_file() {
-        return Err(CourseError::NotACourse { root: root.to_path_buf() });
+        return Err(CourseError::NotACourse {
+            root: root.to_path_buf(),
+        });
     }
+    // Absolute, because cargo and the tests run in the crate's folder, not in this one.
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let root = root.as_path();
     let mut loader = Loader::new(root);
     let course = loader.course();
     match (course, loader.problems.is_empty()) {
         (Some(course), true) => Ok(course),
-        _ => Err(CourseError::Invalid { root: root.to_path_buf(), problems: loader.problems }),
+        _ => Err(CourseError::Invalid {
+            root: root.to_path_buf(),
+            problems: loader.problems,
+        }),
     }
 }
 
@@ -99,7 +109,12 @@ impl Source {
         line_of(&self.text, offset)
     }
 
-    fn problem(&self, offset: Option<usize>, what: impl Into<String>, fix: impl Into<String>) -> Problem {
+    fn problem(
+        &self,
+        offset: Option<usize>,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
         Problem {
             file: self.file.clone(),
             line: offset.map(|o| self.line(o)),
@@ -111,7 +126,11 @@ impl Source {
 
 impl Loader {
     fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf(), canonical_root: root.canonicalize().ok(), problems: Vec::new() }
+        Self {
+            root: root.to_path_buf(),
+            canonical_root: root.canonicalize().ok(),
+            problems: Vec::new(),
+        }
     }
 
     fn report(&mut self, problem: Problem) {
@@ -156,7 +175,11 @@ impl Loader {
                 }
             }
         }
-        Some(Course { root: self.root.clone(), name: raw.name, tracks })
+        Some(Course {
+            root: self.root.clone(),
+            name: raw.name,
+            tracks,
+        })
     }
 
     fn track(&mut self, index: &Source, raw: RawTrack) -> Option<Track> {
@@ -164,7 +187,10 @@ impl Loader {
         if !self.check_id(index, &raw.id, "track") {
             return None;
         }
-        let start = Path::new("course").join(&id).join("start").join("Cargo.toml");
+        let start = Path::new("course")
+            .join(&id)
+            .join("start")
+            .join("Cargo.toml");
         if let Some(problem) = self.check_inside(&start) {
             self.report(problem);
         }
@@ -183,7 +209,10 @@ impl Loader {
             if stages.iter().any(|s| &s.id == stage_id.get_ref()) {
                 self.report(index.problem(
                     Some(stage_id.span().start),
-                    format!("stage `{}` is listed twice in track `{id}`", stage_id.get_ref()),
+                    format!(
+                        "stage `{}` is listed twice in track `{id}`",
+                        stage_id.get_ref()
+                    ),
                     "list each stage once",
                 ));
                 continue;
@@ -192,7 +221,12 @@ impl Loader {
                 stages.push(stage);
             }
         }
-        Some(Track { id, title: raw.title, summary: raw.summary, stages })
+        Some(Track {
+            id,
+            title: raw.title,
+            summary: raw.summary,
+            stages,
+        })
     }
 
     fn stage(&mut self, track: &str, id: &str) -> Option<Stage> {
@@ -204,7 +238,11 @@ impl Loader {
         let raw: RawStage = self.parse(&manifest)?;
 
         if brief.text.trim().is_empty() {
-            self.report(brief.problem(None, "the brief is empty", "write the brief: ## Plan, ## Concept, ## Code"));
+            self.report(brief.problem(
+                None,
+                "the brief is empty",
+                "write the brief: ## Plan, ## Concept, ## Code",
+            ));
         }
         let test_names = test_functions(&tests.text);
         if test_names.is_empty() {
@@ -267,7 +305,9 @@ impl Loader {
             let tag = tag.into_inner();
             if concept_kind(&tag).is_none() {
                 let fix = match closest_concept(&tag) {
-                    Some(close) => format!("did you mean `{close}`? (the vocabulary is in docs/course-format.md)"),
+                    Some(close) => format!(
+                        "did you mean `{close}`? (the vocabulary is in docs/course-format.md)"
+                    ),
                     None => "use a tag from the vocabulary in docs/course-format.md".to_owned(),
                 };
                 self.report(source.problem(Some(offset), format!("unknown concept `{tag}`"), fix));
@@ -279,7 +319,9 @@ impl Loader {
     }
 
     fn time_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> Duration {
-        let Some(raw) = raw else { return DEFAULT_TIME_LIMIT };
+        let Some(raw) = raw else {
+            return DEFAULT_TIME_LIMIT;
+        };
         let secs = *raw.get_ref();
         if secs == 0 || secs > MAX_TIME_LIMIT_SECS {
             self.report(source.problem(
@@ -292,7 +334,12 @@ impl Loader {
         Duration::from_secs(secs)
     }
 
-    fn ladder(&mut self, source: &Source, raw: Spanned<Vec<Spanned<String>>>, key: &str) -> Vec<Rung> {
+    fn ladder(
+        &mut self,
+        source: &Source,
+        raw: Spanned<Vec<Spanned<String>>>,
+        key: &str,
+    ) -> Vec<Rung> {
         if raw.get_ref().is_empty() {
             self.report(source.problem(
                 Some(raw.span().start),
@@ -312,7 +359,10 @@ impl Loader {
                     fix: "write it, or remove it".to_owned(),
                 });
             } else {
-                rungs.push(Rung { text: text.trim().to_owned(), line });
+                rungs.push(Rung {
+                    text: text.trim().to_owned(),
+                    line,
+                });
             }
         }
         rungs
@@ -326,7 +376,10 @@ impl Loader {
         }
         self.report(source.problem(
             Some(id.span().start),
-            format!("{what} id `{}` is not a snake_case identifier", id.get_ref()),
+            format!(
+                "{what} id `{}` is not a snake_case identifier",
+                id.get_ref()
+            ),
             format!(
                 "{what} ids name folders and Rust modules: use lowercase letters, digits and `_`, \
                  starting with a letter (no `/`, `..` or spaces)"
@@ -339,7 +392,12 @@ impl Loader {
     fn check_inside(&self, relative: &Path) -> Option<Problem> {
         let path = self.root.join(relative);
         let problem = |what: String, fix: &str| {
-            Some(Problem { file: relative.to_path_buf(), line: None, what, fix: fix.to_owned() })
+            Some(Problem {
+                file: relative.to_path_buf(),
+                line: None,
+                what,
+                fix: fix.to_owned(),
+            })
         };
         let Ok(canonical) = path.canonicalize() else {
             return problem(
@@ -349,7 +407,10 @@ impl Loader {
         };
         match &self.canonical_root {
             Some(root) if !canonical.starts_with(root) => problem(
-                format!("leads outside the course folder (to {})", canonical.display()),
+                format!(
+                    "leads outside the course folder (to {})",
+                    canonical.display()
+                ),
                 "course files must live inside the course folder: replace the link with the file",
             ),
             _ => None,
@@ -362,7 +423,10 @@ impl Loader {
             return None;
         }
         match std::fs::read_to_string(self.root.join(relative)) {
-            Ok(text) => Some(Source { file: relative.to_path_buf(), text }),
+            Ok(text) => Some(Source {
+                file: relative.to_path_buf(),
+                text,
+            }),
             Err(err) => {
                 self.report(Problem {
                     file: relative.to_path_buf(),
@@ -381,7 +445,8 @@ impl Loader {
             Err(err) => {
                 let message = err.message().trim().to_owned();
                 let fix = if message.contains("unknown field") {
-                    "remove or rename the key: the keys this table takes are listed above".to_owned()
+                    "remove or rename the key: the keys this table takes are listed above"
+                        .to_owned()
                 } else if message.contains("missing field") {
                     "add the key (docs/course-format.md shows each one)".to_owned()
                 } else {
@@ -397,7 +462,11 @@ impl Loader {
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn is_identifier(id: &str) -> bool {
@@ -416,7 +485,10 @@ pub(crate) fn test_functions(source: &str) -> Vec<String> {
     for line in source.lines().map(str::trim) {
         if line.starts_with("#[") {
             let attribute = line.split(']').next().unwrap_or_default();
-            if attribute.ends_with("test") || attribute.contains("test(") || attribute.contains("::test") {
+            if attribute.ends_with("test")
+                || attribute.contains("test(")
+                || attribute.contains("::test")
+            {
                 marked = true;
             }
             continue;
@@ -434,7 +506,9 @@ pub(crate) fn test_functions(source: &str) -> Vec<String> {
 fn fn_name(line: &str) -> Option<&str> {
     let rest = line.split_once("fn ")?.1;
     let prefix = line.split_once("fn ")?.0;
-    let prefix_ok = prefix.split_whitespace().all(|w| matches!(w, "pub" | "async" | "unsafe" | "const"));
+    let prefix_ok = prefix
+        .split_whitespace()
+        .all(|w| matches!(w, "pub" | "async" | "unsafe" | "const"));
     if !prefix_ok {
         return None;
     }
@@ -468,7 +542,15 @@ proptest! {
     fn merged_in_any_order(a in 0..10u32) {}
 }
 "#;
-        assert_eq!(test_functions(source), ["plain", "paused", "with_more_attributes", "merged_in_any_order"]);
+        assert_eq!(
+            test_functions(source),
+            [
+                "plain",
+                "paused",
+                "with_more_attributes",
+                "merged_in_any_order"
+            ]
+        );
     }
 
     #[test]

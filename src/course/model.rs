@@ -74,16 +74,23 @@ pub struct StageRef {
 impl Course {
     /// The track with this id, or an error that lists the valid ones.
     pub fn track(&self, id: &str) -> Result<&Track, CourseError> {
-        self.tracks.iter().find(|t| t.id == id).ok_or_else(|| CourseError::UnknownTrack {
-            given: id.to_owned(),
-            valid: self.tracks.iter().map(|t| t.id.clone()).collect(),
-        })
+        self.tracks
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| CourseError::UnknownTrack {
+                given: id.to_owned(),
+                valid: self.tracks.iter().map(|t| t.id.clone()).collect(),
+            })
     }
 
     /// The index of the track with this id.
     pub fn track_index(&self, id: &str) -> Result<usize, CourseError> {
         let track = self.track(id)?;
-        Ok(self.tracks.iter().position(|t| std::ptr::eq(t, track)).unwrap_or_default())
+        Ok(self
+            .tracks
+            .iter()
+            .position(|t| std::ptr::eq(t, track))
+            .unwrap_or_default())
     }
 
     /// Resolves `TRACK/STAGE` (or a bare `TRACK`, meaning its first stage).
@@ -107,7 +114,10 @@ impl Course {
             .first()
             .and_then(|t| t.stages.first().map(|s| format!("{}/{}", t.id, s.id)))
             .unwrap_or_else(|| "kv_store/memory".to_owned());
-        CourseError::BadStageRef { given: given.to_owned(), example }
+        CourseError::BadStageRef {
+            given: given.to_owned(),
+            example,
+        }
     }
 
     /// The track and stage behind a reference.
@@ -156,11 +166,14 @@ impl Course {
 impl Track {
     /// The index of the stage with this id, or an error that lists the valid ones.
     pub fn stage_index(&self, id: &str) -> Result<usize, CourseError> {
-        self.stages.iter().position(|s| s.id == id).ok_or_else(|| CourseError::UnknownStage {
-            track: self.id.clone(),
-            given: id.to_owned(),
-            valid: self.stages.iter().map(|s| s.id.clone()).collect(),
-        })
+        self.stages
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| CourseError::UnknownStage {
+                track: self.id.clone(),
+                given: id.to_owned(),
+                valid: self.stages.iter().map(|s| s.id.clone()).collect(),
+            })
     }
 }
 

@@ -59,7 +59,11 @@ impl CheckReport {
 }
 
 /// Checks the chosen stages, calling `on_stage` as each one is done.
-pub async fn check(course: &Course, options: &CheckOptions, mut on_stage: impl FnMut(&StageCheck)) -> Result<CheckReport, CourseError> {
+pub async fn check(
+    course: &Course,
+    options: &CheckOptions,
+    mut on_stage: impl FnMut(&StageCheck),
+) -> Result<CheckReport, CourseError> {
     let mut report = CheckReport::default();
     for (track, stages) in selection(course, options)? {
         report.course_problems.extend(check_start(course, track));
@@ -72,7 +76,10 @@ pub async fn check(course: &Course, options: &CheckOptions, mut on_stage: impl F
     Ok(report)
 }
 
-fn selection<'a>(course: &'a Course, options: &CheckOptions) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
+fn selection<'a>(
+    course: &'a Course,
+    options: &CheckOptions,
+) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
     if let Some(reference) = &options.stage {
         let at = course.resolve(reference)?;
         return Ok(vec![(&course.tracks[at.track], vec![at.stage])]);
@@ -82,7 +89,11 @@ fn selection<'a>(course: &'a Course, options: &CheckOptions) -> Result<Vec<(&'a 
             let track = course.track(id)?;
             vec![(track, (0..track.stages.len()).collect())]
         }
-        None => course.tracks.iter().map(|t| (t, (0..t.stages.len()).collect())).collect(),
+        None => course
+            .tracks
+            .iter()
+            .map(|t| (t, (0..t.stages.len()).collect()))
+            .collect(),
     })
 }
 
@@ -93,7 +104,9 @@ fn check_start(course: &Course, track: &Track) -> Vec<Problem> {
     let mut problems = Vec::new();
     match std::fs::read_to_string(start.join("Cargo.toml")) {
         Ok(manifest) => {
-            let is_workspace = manifest.parse::<toml_edit::DocumentMut>().is_ok_and(|doc| doc.contains_key("workspace"));
+            let is_workspace = manifest
+                .parse::<toml_edit::DocumentMut>()
+                .is_ok_and(|doc| doc.contains_key("workspace"));
             if !is_workspace {
                 problems.push(Problem {
                     file: relative.join("Cargo.toml"),
@@ -121,7 +134,12 @@ fn check_start(course: &Course, track: &Track) -> Vec<Problem> {
     problems
 }
 
-async fn check_stage(course: &Course, track: &Track, index: usize, options: &CheckOptions) -> StageCheck {
+async fn check_stage(
+    course: &Course,
+    track: &Track,
+    index: usize,
+    options: &CheckOptions,
+) -> StageCheck {
     let stage = &track.stages[index];
     let mut result = StageCheck {
         track: track.id.clone(),
@@ -129,7 +147,10 @@ async fn check_stage(course: &Course, track: &Track, index: usize, options: &Che
         start: None,
         solution: None,
         tests: 0,
-        problems: lint_stage(track, stage).iter().map(ToString::to_string).collect(),
+        problems: lint_stage(track, stage)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     };
     let scratch = course.state_dir().join("check");
 
@@ -145,7 +166,9 @@ async fn check_stage(course: &Course, track: &Track, index: usize, options: &Che
                 _ => {}
             }
         }
-        Err(err) => result.problems.push(format!("cannot prepare its start state: {err}")),
+        Err(err) => result
+            .problems
+            .push(format!("cannot prepare its start state: {err}")),
     }
 
     let solution_dir = scratch.join(format!("{}-solution", track.id));
@@ -154,21 +177,32 @@ async fn check_stage(course: &Course, track: &Track, index: usize, options: &Che
             result.solution = Some(outcome.verdict);
             result.tests = outcome.tests.len();
             if outcome.verdict != Verdict::Passed {
-                result.problems.push(format!("its reference solution does not pass:\n{}", indent(&why(&outcome))));
+                result.problems.push(format!(
+                    "its reference solution does not pass:\n{}",
+                    indent(&why(&outcome))
+                ));
             }
         }
-        Err(err) => result.problems.push(format!("cannot prepare its reference solution: {err}")),
+        Err(err) => result
+            .problems
+            .push(format!("cannot prepare its reference solution: {err}")),
     }
     if !options.no_lints && result.solution == Some(Verdict::Passed) {
         let target = course.target_dir();
         let tools: [(&str, &[&str]); 2] = [
-            ("cargo clippy --all-targets -- -D warnings", &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"]),
+            (
+                "cargo clippy --all-targets -- -D warnings",
+                &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+            ),
             ("cargo fmt --check", &["fmt", "--check"]),
         ];
         for (name, args) in tools {
             match runner::cargo(args, &solution_dir, &target, TOOL_LIMIT).await {
                 Ok(out) if out.success => {}
-                Ok(out) => result.problems.push(format!("its reference solution fails `{name}`:\n{}", indent(&out.output))),
+                Ok(out) => result.problems.push(format!(
+                    "its reference solution fails `{name}`:\n{}",
+                    indent(&out.output)
+                )),
                 Err(err) => result.problems.push(format!("cannot run `{name}`: {err}")),
             }
         }
@@ -176,16 +210,30 @@ async fn check_stage(course: &Course, track: &Track, index: usize, options: &Che
     result
 }
 
-async fn build_and_run(course: &Course, track: &Track, base: &Base, index: usize, dir: &std::path::Path) -> Result<RunOutcome, String> {
-    layout::assemble(course, track, base, index, |s| s.tests.clone(), dir).map_err(|e| e.to_string())?;
+async fn build_and_run(
+    course: &Course,
+    track: &Track,
+    base: &Base,
+    index: usize,
+    dir: &std::path::Path,
+) -> Result<RunOutcome, String> {
+    layout::assemble(course, track, base, index, |s| s.tests.clone(), dir)
+        .map_err(|e| e.to_string())?;
     let stage = &track.stages[index];
     let request = RunRequest::new(dir, &course.target_dir(), stage.time_limit * 2);
-    runner::run(&request, &CancellationToken::new(), None).await.map_err(|e| format!("{e:#}"))
+    runner::run(&request, &CancellationToken::new(), None)
+        .await
+        .map_err(|e| format!("{e:#}"))
 }
 
 fn why(outcome: &RunOutcome) -> String {
     match outcome.verdict {
-        Verdict::CompileError => outcome.errors().take(3).map(|e| crate::classroom::strip_ansi(&e.rendered)).collect::<Vec<_>>().join("\n"),
+        Verdict::CompileError => outcome
+            .errors()
+            .take(3)
+            .map(|e| crate::classroom::strip_ansi(&e.rendered))
+            .collect::<Vec<_>>()
+            .join("\n"),
         Verdict::BuildError => outcome.build_output.clone(),
         Verdict::TimedOut => format!("the tests ran past {}s", outcome.time_limit.as_secs()),
         _ => outcome
@@ -197,5 +245,10 @@ fn why(outcome: &RunOutcome) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.trim_end().lines().take(60).map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
+    text.trim_end()
+        .lines()
+        .take(60)
+        .map(|l| format!("      {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

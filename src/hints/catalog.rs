@@ -30,83 +30,163 @@ macro_rules! ladder {
 /// The catalog. Entries with a message condition come before the general entry of their code.
 pub static CATALOG: &[CodeLadder] = &[
     // Ownership
-    ladder!("E0382", "E0382", "ownership", [
-        "A value in Rust has exactly one owner. Who owns {name|the value} before {line|the line the compiler points at}, and who owns it after?",
-        "Which earlier line gave {name|the value} away - passed it by value to a function, or moved it into another variable or collection?",
-        "Does that earlier use need to own {name|the value}, or would a borrow (`&`) do? If both places truly need their own copy, what would that cost?",
-        "Nudge: pass a reference (`&value`) where ownership is not needed, or call `.clone()` where two owners are really wanted.",
-    ]),
-    ladder!("E0505", "E0505", "ownership", [
-        "A borrow promises the value stays put while it is used. Which borrow of {name|the value} is still alive when it is moved?",
-        "Where is the last use of that borrow - and could the move happen after it?",
-        "Nudge: end the borrow before the move (use the reference first, or copy out what you need from it), then move.",
-    ]),
-    ladder!("E0507", "E0507", "ownership", [
-        "You have a reference, not the value itself. Can you take ownership of something you only borrowed?",
-        "Do you need to own {name|the value} here, or only to read it, or to leave something else in its place?",
-        "Nudge: borrow it (`&`), `.clone()` it, or use `std::mem::take` / `Option::take` to move it out and leave a value behind.",
-    ]),
-    ladder!("E0509", "E0509", "ownership", [
-        "The type implements `Drop`: what would its destructor see if one of its fields had been moved out?",
-        "Nudge: move the field out with `std::mem::take` or `std::mem::replace`, which leave a valid value behind.",
-    ]),
-    ladder!("E0373", "E0373", "concurrency", [
-        "The closure may run after this function returns - on another thread, or in a task. What happens to the locals it borrows when the function ends?",
-        "Should the closure borrow {name|the variable} or own it? What would it need to own to be safe on its own?",
-        "Nudge: write `move |...|` (or `async move`) so the closure takes ownership; clone an `Arc` first if others need it too.",
-    ]),
+    ladder!(
+        "E0382",
+        "E0382",
+        "ownership",
+        [
+            "A value in Rust has exactly one owner. Who owns {name|the value} before {line|the line the compiler points at}, and who owns it after?",
+            "Which earlier line gave {name|the value} away - passed it by value to a function, or moved it into another variable or collection?",
+            "Does that earlier use need to own {name|the value}, or would a borrow (`&`) do? If both places truly need their own copy, what would that cost?",
+            "Nudge: pass a reference (`&value`) where ownership is not needed, or call `.clone()` where two owners are really wanted.",
+        ]
+    ),
+    ladder!(
+        "E0505",
+        "E0505",
+        "ownership",
+        [
+            "A borrow promises the value stays put while it is used. Which borrow of {name|the value} is still alive when it is moved?",
+            "Where is the last use of that borrow - and could the move happen after it?",
+            "Nudge: end the borrow before the move (use the reference first, or copy out what you need from it), then move.",
+        ]
+    ),
+    ladder!(
+        "E0507",
+        "E0507",
+        "ownership",
+        [
+            "You have a reference, not the value itself. Can you take ownership of something you only borrowed?",
+            "Do you need to own {name|the value} here, or only to read it, or to leave something else in its place?",
+            "Nudge: borrow it (`&`), `.clone()` it, or use `std::mem::take` / `Option::take` to move it out and leave a value behind.",
+        ]
+    ),
+    ladder!(
+        "E0509",
+        "E0509",
+        "ownership",
+        [
+            "The type implements `Drop`: what would its destructor see if one of its fields had been moved out?",
+            "Nudge: move the field out with `std::mem::take` or `std::mem::replace`, which leave a valid value behind.",
+        ]
+    ),
+    ladder!(
+        "E0373",
+        "E0373",
+        "concurrency",
+        [
+            "The closure may run after this function returns - on another thread, or in a task. What happens to the locals it borrows when the function ends?",
+            "Should the closure borrow {name|the variable} or own it? What would it need to own to be safe on its own?",
+            "Nudge: write `move |...|` (or `async move`) so the closure takes ownership; clone an `Arc` first if others need it too.",
+        ]
+    ),
     // Borrowing
-    ladder!("E0499", "E0499", "borrowing", [
-        "Rust allows one mutable borrow at a time. Which two `&mut` borrows of {name|the value} overlap here?",
-        "Where does the first mutable borrow end? Does it live longer than you thought, e.g. held in a variable or an iterator?",
-        "Nudge: finish with the first `&mut` before taking the second; split the work into two steps, or use methods like `split_at_mut` or the map's `entry` API.",
-    ]),
-    ladder!("E0502", "E0502", "borrowing", [
-        "You may have many readers or one writer, never both at once. Which shared borrow of {name|the value} is still alive when it is borrowed mutably?",
-        "Is the shared borrow used after {line|the mutable borrow}? Could you copy out what you need from it first?",
-        "Nudge: end the shared borrow before mutating - e.g. clone the key, or compute a value first and then call the `&mut self` method.",
-    ]),
-    ladder!("E0596", "E0596", "borrowing", [
-        "Is {name|the value} declared as something that may change?",
-        "Does the method you call take `&mut self`? Then what must the binding, or the reference you hold, be?",
-        "Nudge: declare it `let mut`, or take `&mut self` / `&mut T` instead of `&self` / `&T` in the signature.",
-    ]),
-    ladder!("E0384", "E0384", "borrowing", [
-        "Bindings are immutable by default. Did you mean {name|this variable} to change after it was first set?",
-        "Nudge: declare it with `let mut`, or shadow it with a new `let` if the new value is really a new thing.",
-    ]),
-    ladder!("E0506", "E0506", "borrowing", [
-        "Something still borrows {name|the value} while you assign to it. Which reference would suddenly point at a different value?",
-        "Nudge: make the assignment after the last use of the borrow.",
-    ]),
-    ladder!("E0594", "E0594", "borrowing", [
-        "You reach {name|the field} through a shared reference. May anything be changed through `&`?",
-        "Nudge: take `&mut` (e.g. `&mut self`), or use interior mutability (`Cell`, `RefCell`, `Mutex`) if shared mutation is the design.",
-    ]),
+    ladder!(
+        "E0499",
+        "E0499",
+        "borrowing",
+        [
+            "Rust allows one mutable borrow at a time. Which two `&mut` borrows of {name|the value} overlap here?",
+            "Where does the first mutable borrow end? Does it live longer than you thought, e.g. held in a variable or an iterator?",
+            "Nudge: finish with the first `&mut` before taking the second; split the work into two steps, or use methods like `split_at_mut` or the map's `entry` API.",
+        ]
+    ),
+    ladder!(
+        "E0502",
+        "E0502",
+        "borrowing",
+        [
+            "You may have many readers or one writer, never both at once. Which shared borrow of {name|the value} is still alive when it is borrowed mutably?",
+            "Is the shared borrow used after {line|the mutable borrow}? Could you copy out what you need from it first?",
+            "Nudge: end the shared borrow before mutating - e.g. clone the key, or compute a value first and then call the `&mut self` method.",
+        ]
+    ),
+    ladder!(
+        "E0596",
+        "E0596",
+        "borrowing",
+        [
+            "Is {name|the value} declared as something that may change?",
+            "Does the method you call take `&mut self`? Then what must the binding, or the reference you hold, be?",
+            "Nudge: declare it `let mut`, or take `&mut self` / `&mut T` instead of `&self` / `&T` in the signature.",
+        ]
+    ),
+    ladder!(
+        "E0384",
+        "E0384",
+        "borrowing",
+        [
+            "Bindings are immutable by default. Did you mean {name|this variable} to change after it was first set?",
+            "Nudge: declare it with `let mut`, or shadow it with a new `let` if the new value is really a new thing.",
+        ]
+    ),
+    ladder!(
+        "E0506",
+        "E0506",
+        "borrowing",
+        [
+            "Something still borrows {name|the value} while you assign to it. Which reference would suddenly point at a different value?",
+            "Nudge: make the assignment after the last use of the borrow.",
+        ]
+    ),
+    ladder!(
+        "E0594",
+        "E0594",
+        "borrowing",
+        [
+            "You reach {name|the field} through a shared reference. May anything be changed through `&`?",
+            "Nudge: take `&mut` (e.g. `&mut self`), or use interior mutability (`Cell`, `RefCell`, `Mutex`) if shared mutation is the design.",
+        ]
+    ),
     // Lifetimes
-    ladder!("E0106", "E0106", "lifetimes", [
-        "A returned or stored reference must point into something that lives long enough. Which input does the reference in this signature borrow from?",
-        "If it could borrow from more than one input, how would the compiler - or a reader - know which?",
-        "Nudge: name the lifetime: `fn f<'a>(x: &'a T) -> &'a U`, or return an owned value (`String` instead of `&str`).",
-    ]),
-    ladder!("E0597", "E0597", "lifetimes", [
-        "{name|The value} is dropped at the end of its scope. Who still holds a reference to it after that?",
-        "Could the value live in an outer scope, or could the holder own a copy instead of a reference?",
-        "Nudge: move the value's declaration out so it outlives the borrow, or store an owned value (`.to_owned()`, `.clone()`).",
-    ]),
-    ladder!("E0716", "E0716", "lifetimes", [
-        "The value is a temporary: it is dropped at the end of the statement. What still points at it afterwards?",
-        "Nudge: bind the temporary to a `let` variable first, so it lives until the end of the block.",
-    ]),
-    ladder!("E0515", "E0515", "lifetimes", [
-        "The function returns a reference to something created inside it. What happens to that thing when the function returns?",
-        "Who should own the result once the function is done?",
-        "Nudge: return the owned value (`String`, `Vec<T>`) instead of a reference to it.",
-    ]),
-    ladder!("E0621", "E0621", "lifetimes", [
-        "The signature promises a reference with one lifetime but returns data borrowed from another. Which input does the result really come from?",
-        "Nudge: give that parameter and the result the same named lifetime `'a`.",
-    ]),
+    ladder!(
+        "E0106",
+        "E0106",
+        "lifetimes",
+        [
+            "A returned or stored reference must point into something that lives long enough. Which input does the reference in this signature borrow from?",
+            "If it could borrow from more than one input, how would the compiler - or a reader - know which?",
+            "Nudge: name the lifetime: `fn f<'a>(x: &'a T) -> &'a U`, or return an owned value (`String` instead of `&str`).",
+        ]
+    ),
+    ladder!(
+        "E0597",
+        "E0597",
+        "lifetimes",
+        [
+            "{name|The value} is dropped at the end of its scope. Who still holds a reference to it after that?",
+            "Could the value live in an outer scope, or could the holder own a copy instead of a reference?",
+            "Nudge: move the value's declaration out so it outlives the borrow, or store an owned value (`.to_owned()`, `.clone()`).",
+        ]
+    ),
+    ladder!(
+        "E0716",
+        "E0716",
+        "lifetimes",
+        [
+            "The value is a temporary: it is dropped at the end of the statement. What still points at it afterwards?",
+            "Nudge: bind the temporary to a `let` variable first, so it lives until the end of the block.",
+        ]
+    ),
+    ladder!(
+        "E0515",
+        "E0515",
+        "lifetimes",
+        [
+            "The function returns a reference to something created inside it. What happens to that thing when the function returns?",
+            "Who should own the result once the function is done?",
+            "Nudge: return the owned value (`String`, `Vec<T>`) instead of a reference to it.",
+        ]
+    ),
+    ladder!(
+        "E0621",
+        "E0621",
+        "lifetimes",
+        [
+            "The signature promises a reference with one lifetime but returns data borrowed from another. Which input does the result really come from?",
+            "Nudge: give that parameter and the result the same named lifetime `'a`.",
+        ]
+    ),
     // Traits and generics
     ladder!("E0277" if "`?`", "E0277-question-mark", "errors", [
         "`?` returns early with the error. What does the function it sits in return - a `Result` or an `Option`, and with which error type?",
@@ -123,141 +203,284 @@ pub static CATALOG: &[CodeLadder] = &[
         "Which field lets you change it through `&` without a lock - a `Cell` or `RefCell`?",
         "Nudge: wrap shared mutable state in a `Mutex` or `RwLock` (or use atomics) so `&T` is safe to share: that makes it `Sync`.",
     ]),
-    ladder!("E0277", "E0277", "traits", [
-        "The compiler needs a trait that the type does not implement. Which trait, and for which type?",
-        "Is the type the one you meant (a reference `&T` where you meant `T`)? Or should the type implement the trait - or the generic require it as a bound?",
-        "Nudge: add `#[derive(...)]` for a derivable trait, write `impl Trait for Type`, or add the bound: `fn f<T: Trait>(...)`.",
-    ]),
-    ladder!("E0599", "E0599", "traits", [
-        "There is no method {name|of that name} on this type. Is it defined on this type, or on another one (e.g. on `Option<T>` rather than `T`)?",
-        "If the method comes from a trait: is the trait implemented for this type, and is it in scope with `use`? If the brief asks for it: have you written it yet?",
-        "Nudge: check the exact type with the compiler's message; add the method in an `impl` block, or `use` the trait that provides it.",
-    ]),
-    ladder!("E0308", "E0308", "traits", [
-        "The compiler expected one type and found another. Which two types, and which one did you mean?",
-        "Is it a reference vs a value (`&str` vs `String`), an `Option`/`Result` vs what is inside, or a missing conversion?",
-        "Nudge: convert explicitly: `.to_string()`, `&value`, `Some(value)`, `Ok(value)`, `.into()` - whichever matches the expected type.",
-    ]),
-    ladder!("E0369", "E0369", "traits", [
-        "An operator on a type is a trait implementation. Does this type implement the operator's trait (`PartialEq`, `Add`, `PartialOrd`)?",
-        "Nudge: derive it (`#[derive(PartialEq)]`) or implement the `std::ops` trait for the type.",
-    ]),
-    ladder!("E0038", "E0038", "traits", [
-        "A `dyn Trait` is used through a vtable. Which method of the trait cannot be called through one - a generic method, or one returning `Self`?",
-        "Nudge: add `where Self: Sized` to that method, or make the generic method take `&dyn` / a concrete type instead.",
-    ]),
-    ladder!("E0046", "E0046", "traits", [
-        "Implementing a trait means providing every required method. Which ones does the trait declare that your `impl` lacks?",
-        "Nudge: add the missing methods with the exact signatures the trait declares.",
-    ]),
-    ladder!("E0053", "E0053", "traits", [
-        "Your method's signature differs from the trait's. Which part - `&self` vs `&mut self`, a parameter type, the return type?",
-        "Nudge: copy the signature from the trait definition and adapt the body to it.",
-    ]),
-    ladder!("E0117", "E0117", "traits", [
-        "You may implement a trait for a type only if the trait or the type is yours. Which of the two is defined in your crate here?",
-        "Nudge: wrap the foreign type in a struct of your own (the newtype pattern) and implement the trait for that.",
-    ]),
-    ladder!("E0282", "E0282", "generics", [
-        "The compiler cannot tell which type you mean. Where could the type come from - a function signature, a variable's annotation, a turbofish?",
-        "Nudge: annotate the binding (`let x: Vec<String> = ...`) or use a turbofish (`.collect::<Vec<_>>()`, `.parse::<u64>()`).",
-    ]),
-    ladder!("E0107", "E0107", "generics", [
-        "How many generic parameters (and lifetimes) does this type or trait declare, and how many did you give it?",
-        "Nudge: match the declaration: e.g. `HashMap<K, V>` takes two types, `Result<T, E>` two unless your crate defines an alias.",
-    ]),
-    ladder!("E0412", "E0412", "modules", [
-        "The compiler cannot find the type {name|you named}. Is it defined yet - and if so, in which module?",
-        "Nudge: define the type the brief asks for, or bring it into scope with `use crate::module::Type;`.",
-    ]),
+    ladder!(
+        "E0277",
+        "E0277",
+        "traits",
+        [
+            "The compiler needs a trait that the type does not implement. Which trait, and for which type?",
+            "Is the type the one you meant (a reference `&T` where you meant `T`)? Or should the type implement the trait - or the generic require it as a bound?",
+            "Nudge: add `#[derive(...)]` for a derivable trait, write `impl Trait for Type`, or add the bound: `fn f<T: Trait>(...)`.",
+        ]
+    ),
+    ladder!(
+        "E0599",
+        "E0599",
+        "traits",
+        [
+            "There is no method {name|of that name} on this type. Is it defined on this type, or on another one (e.g. on `Option<T>` rather than `T`)?",
+            "If the method comes from a trait: is the trait implemented for this type, and is it in scope with `use`? If the brief asks for it: have you written it yet?",
+            "Nudge: check the exact type with the compiler's message; add the method in an `impl` block, or `use` the trait that provides it.",
+        ]
+    ),
+    ladder!(
+        "E0308",
+        "E0308",
+        "traits",
+        [
+            "The compiler expected one type and found another. Which two types, and which one did you mean?",
+            "Is it a reference vs a value (`&str` vs `String`), an `Option`/`Result` vs what is inside, or a missing conversion?",
+            "Nudge: convert explicitly: `.to_string()`, `&value`, `Some(value)`, `Ok(value)`, `.into()` - whichever matches the expected type.",
+        ]
+    ),
+    ladder!(
+        "E0369",
+        "E0369",
+        "traits",
+        [
+            "An operator on a type is a trait implementation. Does this type implement the operator's trait (`PartialEq`, `Add`, `PartialOrd`)?",
+            "Nudge: derive it (`#[derive(PartialEq)]`) or implement the `std::ops` trait for the type.",
+        ]
+    ),
+    ladder!(
+        "E0038",
+        "E0038",
+        "traits",
+        [
+            "A `dyn Trait` is used through a vtable. Which method of the trait cannot be called through one - a generic method, or one returning `Self`?",
+            "Nudge: add `where Self: Sized` to that method, or make the generic method take `&dyn` / a concrete type instead.",
+        ]
+    ),
+    ladder!(
+        "E0046",
+        "E0046",
+        "traits",
+        [
+            "Implementing a trait means providing every required method. Which ones does the trait declare that your `impl` lacks?",
+            "Nudge: add the missing methods with the exact signatures the trait declares.",
+        ]
+    ),
+    ladder!(
+        "E0053",
+        "E0053",
+        "traits",
+        [
+            "Your method's signature differs from the trait's. Which part - `&self` vs `&mut self`, a parameter type, the return type?",
+            "Nudge: copy the signature from the trait definition and adapt the body to it.",
+        ]
+    ),
+    ladder!(
+        "E0117",
+        "E0117",
+        "traits",
+        [
+            "You may implement a trait for a type only if the trait or the type is yours. Which of the two is defined in your crate here?",
+            "Nudge: wrap the foreign type in a struct of your own (the newtype pattern) and implement the trait for that.",
+        ]
+    ),
+    ladder!(
+        "E0282",
+        "E0282",
+        "generics",
+        [
+            "The compiler cannot tell which type you mean. Where could the type come from - a function signature, a variable's annotation, a turbofish?",
+            "Nudge: annotate the binding (`let x: Vec<String> = ...`) or use a turbofish (`.collect::<Vec<_>>()`, `.parse::<u64>()`).",
+        ]
+    ),
+    ladder!(
+        "E0107",
+        "E0107",
+        "generics",
+        [
+            "How many generic parameters (and lifetimes) does this type or trait declare, and how many did you give it?",
+            "Nudge: match the declaration: e.g. `HashMap<K, V>` takes two types, `Result<T, E>` two unless your crate defines an alias.",
+        ]
+    ),
+    ladder!(
+        "E0412",
+        "E0412",
+        "modules",
+        [
+            "The compiler cannot find the type {name|you named}. Is it defined yet - and if so, in which module?",
+            "Nudge: define the type the brief asks for, or bring it into scope with `use crate::module::Type;`.",
+        ]
+    ),
     // Enums and pattern matching
-    ladder!("E0004", "E0004", "pattern-matching", [
-        "A `match` must handle every possible value. Which variants or values does yours leave out?",
-        "For each missing case: what should happen? Is it really impossible, or a case you had not thought about yet?",
-        "Nudge: add an arm per missing variant; use `_ =>` only when every remaining case truly means the same thing.",
-    ]),
-    ladder!("E0023", "E0023", "pattern-matching", [
-        "How many fields does this variant hold, and how many does your pattern name?",
-        "Nudge: name every field, or use `..` to ignore the rest: `Variant(first, ..)`.",
-    ]),
-    ladder!("E0026", "E0026", "pattern-matching", [
-        "Your pattern names a field {name|that} the struct or variant does not have. What are its fields called?",
-        "Nudge: use the field names from the type's definition, or `..` for the ones you do not need.",
-    ]),
-    ladder!("E0005", "E0005", "pattern-matching", [
-        "A `let` pattern must match every value. What happens with the values your pattern does not cover (`None`, `Err`)?",
-        "Nudge: use `if let ... else`, `let ... else { return ... }`, or a `match`.",
-    ]),
+    ladder!(
+        "E0004",
+        "E0004",
+        "pattern-matching",
+        [
+            "A `match` must handle every possible value. Which variants or values does yours leave out?",
+            "For each missing case: what should happen? Is it really impossible, or a case you had not thought about yet?",
+            "Nudge: add an arm per missing variant; use `_ =>` only when every remaining case truly means the same thing.",
+        ]
+    ),
+    ladder!(
+        "E0023",
+        "E0023",
+        "pattern-matching",
+        [
+            "How many fields does this variant hold, and how many does your pattern name?",
+            "Nudge: name every field, or use `..` to ignore the rest: `Variant(first, ..)`.",
+        ]
+    ),
+    ladder!(
+        "E0026",
+        "E0026",
+        "pattern-matching",
+        [
+            "Your pattern names a field {name|that} the struct or variant does not have. What are its fields called?",
+            "Nudge: use the field names from the type's definition, or `..` for the ones you do not need.",
+        ]
+    ),
+    ladder!(
+        "E0005",
+        "E0005",
+        "pattern-matching",
+        [
+            "A `let` pattern must match every value. What happens with the values your pattern does not cover (`None`, `Err`)?",
+            "Nudge: use `if let ... else`, `let ... else { return ... }`, or a `match`.",
+        ]
+    ),
     // Modules and visibility
-    ladder!("E0603", "E0603", "modules", [
-        "Items are private to their module unless marked otherwise. Who should be able to use {name|this item}?",
-        "Nudge: mark it `pub` (or `pub(crate)`) where it is defined, or re-export it with `pub use`.",
-    ]),
-    ladder!("E0616", "E0616", "modules", [
-        "The field {name|you use} is private to the module that defines the struct. Should outside code reach into it, or ask the type?",
-        "Nudge: add a method that returns what callers need, or make the field `pub` if it is truly part of the interface.",
-    ]),
-    ladder!("E0624", "E0624", "modules", [
-        "The method {name|you call} is private. Is it meant for callers outside its module?",
-        "Nudge: mark it `pub` if it is part of the interface the brief describes.",
-    ]),
-    ladder!("E0433", "E0433", "modules", [
-        "The path {name|you wrote} does not lead anywhere. Is the module or crate declared (`mod x;`), and is it spelt as it is declared?",
-        "Nudge: declare the module with `mod name;` in `lib.rs`, or import what you need with `use`.",
-    ]),
-    ladder!("E0432", "E0432", "modules", [
-        "The import {name|you wrote} names something that does not exist at that path. Where is it actually defined - and is it public?",
-        "Nudge: follow the path from the crate root (`crate::...`), and check the item is `pub` in its module.",
-    ]),
-    ladder!("E0425", "E0425", "modules", [
-        "The name {name|you use} is not in scope here. Is it defined yet, and where?",
-        "Is it a function or constant the brief asks you to write, or one from another module that needs a `use`?",
-        "Nudge: define it, or import it with `use`; for a method, call it on a value (`self.name()` rather than `name()`).",
-    ]),
-    ladder!("E0560", "E0560", "modules", [
-        "The struct has no field {name|of that name}. What fields did you declare it with?",
-        "Nudge: add the field to the struct's definition, or use the name it already has.",
-    ]),
-    ladder!("E0609", "E0609", "modules", [
-        "There is no field {name|of that name} on this type. Is the value the type you think it is (an `Option`, a reference, a guard)?",
-        "Nudge: unwrap or lock to reach the inner value first, or add the field to the type.",
-    ]),
-    ladder!("E0061", "E0061", "traits", [
-        "How many arguments does this function take, and how many did you pass?",
-        "Nudge: match the signature in its definition; if the brief changed the signature, update the definition too.",
-    ]),
+    ladder!(
+        "E0603",
+        "E0603",
+        "modules",
+        [
+            "Items are private to their module unless marked otherwise. Who should be able to use {name|this item}?",
+            "Nudge: mark it `pub` (or `pub(crate)`) where it is defined, or re-export it with `pub use`.",
+        ]
+    ),
+    ladder!(
+        "E0616",
+        "E0616",
+        "modules",
+        [
+            "The field {name|you use} is private to the module that defines the struct. Should outside code reach into it, or ask the type?",
+            "Nudge: add a method that returns what callers need, or make the field `pub` if it is truly part of the interface.",
+        ]
+    ),
+    ladder!(
+        "E0624",
+        "E0624",
+        "modules",
+        [
+            "The method {name|you call} is private. Is it meant for callers outside its module?",
+            "Nudge: mark it `pub` if it is part of the interface the brief describes.",
+        ]
+    ),
+    ladder!(
+        "E0433",
+        "E0433",
+        "modules",
+        [
+            "The path {name|you wrote} does not lead anywhere. Is the module or crate declared (`mod x;`), and is it spelt as it is declared?",
+            "Nudge: declare the module with `mod name;` in `lib.rs`, or import what you need with `use`.",
+        ]
+    ),
+    ladder!(
+        "E0432",
+        "E0432",
+        "modules",
+        [
+            "The import {name|you wrote} names something that does not exist at that path. Where is it actually defined - and is it public?",
+            "Nudge: follow the path from the crate root (`crate::...`), and check the item is `pub` in its module.",
+        ]
+    ),
+    ladder!(
+        "E0425",
+        "E0425",
+        "modules",
+        [
+            "The name {name|you use} is not in scope here. Is it defined yet, and where?",
+            "Is it a function or constant the brief asks you to write, or one from another module that needs a `use`?",
+            "Nudge: define it, or import it with `use`; for a method, call it on a value (`self.name()` rather than `name()`).",
+        ]
+    ),
+    ladder!(
+        "E0560",
+        "E0560",
+        "modules",
+        [
+            "The struct has no field {name|of that name}. What fields did you declare it with?",
+            "Nudge: add the field to the struct's definition, or use the name it already has.",
+        ]
+    ),
+    ladder!(
+        "E0609",
+        "E0609",
+        "modules",
+        [
+            "There is no field {name|of that name} on this type. Is the value the type you think it is (an `Option`, a reference, a guard)?",
+            "Nudge: unwrap or lock to reach the inner value first, or add the field to the type.",
+        ]
+    ),
+    ladder!(
+        "E0061",
+        "E0061",
+        "traits",
+        [
+            "How many arguments does this function take, and how many did you pass?",
+            "Nudge: match the signature in its definition; if the brief changed the signature, update the definition too.",
+        ]
+    ),
     // Async
-    ladder!("E0728", "E0728", "async", [
-        "`.await` suspends a future. Can a plain (non-async) function be suspended?",
-        "Should this function be `async fn`, or should it hand the future to a runtime instead?",
-        "Nudge: make the enclosing function `async fn` (and `.await` it from its callers), or in a test use `#[tokio::test]`.",
-    ]),
-    ladder!("E0733", "E0733", "async", [
-        "An async fn's future holds its own state. How large would the future of a function that awaits itself be?",
-        "Nudge: box the recursive call: `Box::pin(recurse(...)).await`.",
-    ]),
-    ladder!("E0746", "E0746", "traits", [
-        "A function must return a value of one known size. How big is a `dyn Trait`?",
-        "Nudge: return `impl Trait` for one concrete type, or `Box<dyn Trait>` for several.",
-    ]),
+    ladder!(
+        "E0728",
+        "E0728",
+        "async",
+        [
+            "`.await` suspends a future. Can a plain (non-async) function be suspended?",
+            "Should this function be `async fn`, or should it hand the future to a runtime instead?",
+            "Nudge: make the enclosing function `async fn` (and `.await` it from its callers), or in a test use `#[tokio::test]`.",
+        ]
+    ),
+    ladder!(
+        "E0733",
+        "E0733",
+        "async",
+        [
+            "An async fn's future holds its own state. How large would the future of a function that awaits itself be?",
+            "Nudge: box the recursive call: `Box::pin(recurse(...)).await`.",
+        ]
+    ),
+    ladder!(
+        "E0746",
+        "E0746",
+        "traits",
+        [
+            "A function must return a value of one known size. How big is a `dyn Trait`?",
+            "Nudge: return `impl Trait` for one concrete type, or `Box<dyn Trait>` for several.",
+        ]
+    ),
     ladder!("" if "future cannot be sent between threads safely", "async-send", "async", [
         "`tokio::spawn` may move the task between threads at any `.await`. What does your future hold across an `.await`?",
         "Is that a non-`Send` value - a `std::sync::MutexGuard`, an `Rc`, a `RefCell` borrow - still alive at the `.await`?",
         "Nudge: drop the guard before the `.await` (put it in its own block), or use `tokio::sync::Mutex` whose guard may be held across awaits.",
     ]),
     // Errors without a code: syntax and the like.
-    ladder!("", "syntax", "errors", [
-        "Read the first error only: what did the compiler expect at that point, and what did it find?",
-        "Look at the line before the one it points at: is a `;`, a closing bracket or a `,` missing there?",
-        "Nudge: fix the first error and save; later errors are often echoes of the first.",
-    ]),
+    ladder!(
+        "",
+        "syntax",
+        "errors",
+        [
+            "Read the first error only: what did the compiler expect at that point, and what did it find?",
+            "Look at the line before the one it points at: is a `;`, a closing bracket or a `,` missing there?",
+            "Nudge: fix the first error and save; later errors are often echoes of the first.",
+        ]
+    ),
 ];
 
 /// The catalog entry for a compiler error: by code (and message, where a code has variants).
 pub fn lookup(code: Option<&str>, message: &str) -> Option<&'static CodeLadder> {
     let code = code.unwrap_or("");
     CATALOG.iter().find(|entry| {
-        entry.code == code && entry.when_message_has.is_none_or(|needle| message.contains(needle))
+        entry.code == code
+            && entry
+                .when_message_has
+                .is_none_or(|needle| message.contains(needle))
     })
 }
 
@@ -291,7 +514,10 @@ pub fn fill(template: &str, name: Option<&str>, line: Option<usize>) -> String {
 /// `entry`" - skipping operators and types of more than one word.
 pub fn named_item(message: &str) -> Option<&str> {
     message.split('`').skip(1).step_by(2).find(|s| {
-        !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '.' | '<' | '>' | '&' | '\''))
+        !s.is_empty()
+            && s.chars().all(|c| {
+                c.is_alphanumeric() || matches!(c, '_' | ':' | '.' | '<' | '>' | '&' | '\'')
+            })
     })
 }
 
@@ -301,10 +527,19 @@ mod tests {
 
     #[test]
     fn the_catalog_covers_at_least_thirty_codes_with_two_rungs_each() {
-        let codes: std::collections::BTreeSet<_> = CATALOG.iter().map(|e| e.code).filter(|c| !c.is_empty()).collect();
+        let codes: std::collections::BTreeSet<_> = CATALOG
+            .iter()
+            .map(|e| e.code)
+            .filter(|c| !c.is_empty())
+            .collect();
         assert!(codes.len() >= 30, "only {} codes", codes.len());
         for entry in CATALOG {
-            assert!(entry.rungs.len() >= 2, "{} has {} rungs", entry.key, entry.rungs.len());
+            assert!(
+                entry.rungs.len() >= 2,
+                "{} has {} rungs",
+                entry.key,
+                entry.rungs.len()
+            );
         }
     }
 
@@ -315,8 +550,16 @@ mod tests {
             for rung in questions {
                 assert!(rung.trim_end().ends_with('?'), "{}: {rung}", entry.key);
             }
-            assert!(last.starts_with("Nudge:"), "{}: the last rung is the nudge", entry.key);
-            assert!(crate::course::concept_kind(entry.concept).is_some(), "{}", entry.concept);
+            assert!(
+                last.starts_with("Nudge:"),
+                "{}: the last rung is the nudge",
+                entry.key
+            );
+            assert!(
+                crate::course::concept_kind(entry.concept).is_some(),
+                "{}",
+                entry.concept
+            );
         }
     }
 
@@ -330,28 +573,52 @@ mod tests {
 
     #[test]
     fn variants_of_one_code_are_told_apart_by_the_message() {
-        let q = lookup(Some("E0277"), "the `?` operator can only be used in a function that returns `Result`");
+        let q = lookup(
+            Some("E0277"),
+            "the `?` operator can only be used in a function that returns `Result`",
+        );
         assert_eq!(q.map(|e| e.key), Some("E0277-question-mark"));
-        let send = lookup(Some("E0277"), "`Rc<String>` cannot be sent between threads safely");
+        let send = lookup(
+            Some("E0277"),
+            "`Rc<String>` cannot be sent between threads safely",
+        );
         assert_eq!(send.map(|e| e.key), Some("E0277-send"));
-        let plain = lookup(Some("E0277"), "the trait bound `Foo: Clone` is not satisfied");
+        let plain = lookup(
+            Some("E0277"),
+            "the trait bound `Foo: Clone` is not satisfied",
+        );
         assert_eq!(plain.map(|e| e.key), Some("E0277"));
-        assert_eq!(lookup(None, "expected one of `;` or `}`").map(|e| e.key), Some("syntax"));
+        assert_eq!(
+            lookup(None, "expected one of `;` or `}`").map(|e| e.key),
+            Some("syntax")
+        );
         assert!(lookup(Some("E9999"), "unheard of").is_none());
     }
 
     #[test]
     fn placeholders_use_the_diagnostic_or_fall_back() {
         let rung = "Who owns {name|the value} after {line|that line}?";
-        assert_eq!(fill(rung, Some("entry"), Some(42)), "Who owns `entry` after line 42?");
-        assert_eq!(fill(rung, None, None), "Who owns the value after that line?");
-        assert_eq!(fill("Braces {like this} stay", None, None), "Braces {like this} stay");
+        assert_eq!(
+            fill(rung, Some("entry"), Some(42)),
+            "Who owns `entry` after line 42?"
+        );
+        assert_eq!(
+            fill(rung, None, None),
+            "Who owns the value after that line?"
+        );
+        assert_eq!(
+            fill("Braces {like this} stay", None, None),
+            "Braces {like this} stay"
+        );
     }
 
     #[test]
     fn the_named_item_is_the_first_identifier_in_backticks() {
         assert_eq!(named_item("borrow of moved value: `entry`"), Some("entry"));
-        assert_eq!(named_item("cannot borrow `self.map` as mutable"), Some("self.map"));
+        assert_eq!(
+            named_item("cannot borrow `self.map` as mutable"),
+            Some("self.map")
+        );
         assert_eq!(named_item("expected `;`, found `}`"), None);
         assert_eq!(named_item("cannot find value `x` in this scope"), Some("x"));
         assert_eq!(named_item("no backticks"), None);

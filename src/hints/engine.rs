@@ -24,12 +24,20 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn from_outcome(track: &str, stage: &str, outcome: &RunOutcome, stage_order: &[&str]) -> Self {
+    pub fn from_outcome(
+        track: &str,
+        stage: &str,
+        outcome: &RunOutcome,
+        stage_order: &[&str],
+    ) -> Self {
         let first_error = outcome.errors().next();
         let mut failing: Vec<String> = outcome.failed().map(|t| t.name.clone()).collect();
         let rank = |name: &str| {
             let module = name.split("::").next().unwrap_or_default();
-            stage_order.iter().position(|s| *s == module).unwrap_or(usize::MAX)
+            stage_order
+                .iter()
+                .position(|s| *s == module)
+                .unwrap_or(usize::MAX)
         };
         failing.sort_by_key(|name| rank(name));
         Self {
@@ -81,7 +89,9 @@ pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
         about: format!("stage `{}` ({})", stage.id, stage.title),
         rungs: stage.hints.iter().map(|r| r.text.clone()).collect(),
     };
-    let Some(last) = last.filter(|l| l.stage == stage.id) else { return stage_ladder() };
+    let Some(last) = last.filter(|l| l.stage == stage.id) else {
+        return stage_ladder();
+    };
     if let Some(message) = &last.error_message {
         if let Some(entry) = lookup(last.error_code.as_deref(), message) {
             let name = named_item(message);
@@ -92,7 +102,11 @@ pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
             return Ladder {
                 key: LadderKey::Error(entry.key.to_owned()),
                 about,
-                rungs: entry.rungs.iter().map(|r| fill(r, name, last.error_line)).collect(),
+                rungs: entry
+                    .rungs
+                    .iter()
+                    .map(|r| fill(r, name, last.error_line))
+                    .collect(),
             };
         }
     }
@@ -133,17 +147,34 @@ pub enum Decision {
 }
 
 /// The number of rungs of a ladder already shown in a stage, and the attempt of the last one.
-pub fn shown_rungs(progress: &Progress, track: &str, stage: &str, key: &LadderKey) -> (usize, Option<u32>) {
+pub fn shown_rungs(
+    progress: &Progress,
+    track: &str,
+    stage: &str,
+    key: &LadderKey,
+) -> (usize, Option<u32>) {
     let record_key = key.as_record();
-    let Some(stage) = progress.stage(track, stage) else { return (0, None) };
-    let records: Vec<&HintRecord> = stage.hints.iter().filter(|h| h.ladder == record_key).collect();
+    let Some(stage) = progress.stage(track, stage) else {
+        return (0, None);
+    };
+    let records: Vec<&HintRecord> = stage
+        .hints
+        .iter()
+        .filter(|h| h.ladder == record_key)
+        .collect();
     let shown = records.iter().map(|h| h.rung as usize).max().unwrap_or(0);
     (shown, records.last().map(|h| h.attempt))
 }
 
 /// Whether the next rung may open: the first always may; a later one after a new attempt, or
 /// when the learner says they are stuck (with a confirmation); the last always asks.
-pub fn decide(ladder: &Ladder, shown: usize, last_attempt: Option<u32>, attempts: u32, stuck: bool) -> Decision {
+pub fn decide(
+    ladder: &Ladder,
+    shown: usize,
+    last_attempt: Option<u32>,
+    attempts: u32,
+    stuck: bool,
+) -> Decision {
     if shown >= ladder.rungs.len() {
         return Decision::Exhausted;
     }
@@ -158,7 +189,10 @@ pub fn decide(ladder: &Ladder, shown: usize, last_attempt: Option<u32>, attempts
     if shown + 1 == ladder.rungs.len() {
         confirm.push(Confirm::FinalNudge);
     }
-    Decision::Show { index: shown, confirm }
+    Decision::Show {
+        index: shown,
+        confirm,
+    }
 }
 
 /// Records that rung `index` of a ladder was shown.
@@ -190,7 +224,10 @@ mod tests {
     use std::time::Duration;
 
     fn stage() -> Stage {
-        let rung = |text: &str| Rung { text: text.to_owned(), line: 1 };
+        let rung = |text: &str| Rung {
+            text: text.to_owned(),
+            line: 1,
+        };
         Stage {
             id: "log".into(),
             title: "An append-only log".into(),
@@ -199,10 +236,18 @@ mod tests {
             test_names: vec!["survives_reopen".into(), "removes_replayed".into()],
             concepts: vec![],
             time_limit: Duration::from_secs(10),
-            hints: vec![rung("Plan?"), rung("Concept?"), rung("Code?"), rung("Nudge.")],
+            hints: vec![
+                rung("Plan?"),
+                rung("Concept?"),
+                rung("Code?"),
+                rung("Nudge."),
+            ],
             test_hints: vec![TestLadder {
                 test: "removes_replayed".into(),
-                rungs: vec![rung("After reopening, which of your writes are on disk?"), rung("Nudge: log removes too.")],
+                rungs: vec![
+                    rung("After reopening, which of your writes are on disk?"),
+                    rung("Nudge: log removes too."),
+                ],
                 line: 1,
             }],
             reflection: vec![],
@@ -210,7 +255,11 @@ mod tests {
     }
 
     fn summary() -> RunSummary {
-        RunSummary { track: "kv".into(), stage: "log".into(), ..RunSummary::default() }
+        RunSummary {
+            track: "kv".into(),
+            stage: "log".into(),
+            ..RunSummary::default()
+        }
     }
 
     #[test]
@@ -224,13 +273,20 @@ mod tests {
         };
         let ladder = choose(&stage(), Some(&last));
         assert_eq!(ladder.key, LadderKey::Error("E0382".into()));
-        assert!(ladder.rungs[0].contains("`entry`") && ladder.rungs[0].contains("line 42"), "{}", ladder.rungs[0]);
+        assert!(
+            ladder.rungs[0].contains("`entry`") && ladder.rungs[0].contains("line 42"),
+            "{}",
+            ladder.rungs[0]
+        );
     }
 
     #[test]
     fn a_failing_test_with_a_ladder_picks_that_ladder() {
         let last = RunSummary {
-            failing_tests: vec!["log::survives_reopen".into(), "log::removes_replayed".into()],
+            failing_tests: vec![
+                "log::survives_reopen".into(),
+                "log::removes_replayed".into(),
+            ],
             ..summary()
         };
         let ladder = choose(&stage(), Some(&last));
@@ -240,11 +296,22 @@ mod tests {
 
     #[test]
     fn otherwise_the_stage_ladder() {
-        let last = RunSummary { failing_tests: vec!["log::survives_reopen".into()], ..summary() };
+        let last = RunSummary {
+            failing_tests: vec!["log::survives_reopen".into()],
+            ..summary()
+        };
         assert_eq!(choose(&stage(), Some(&last)).key, LadderKey::Stage);
         assert_eq!(choose(&stage(), None).key, LadderKey::Stage);
-        let other_stage = RunSummary { stage: "memory".into(), error_code: Some("E0382".into()), ..summary() };
-        assert_eq!(choose(&stage(), Some(&other_stage)).key, LadderKey::Stage, "a run of another stage is stale");
+        let other_stage = RunSummary {
+            stage: "memory".into(),
+            error_code: Some("E0382".into()),
+            ..summary()
+        };
+        assert_eq!(
+            choose(&stage(), Some(&other_stage)).key,
+            LadderKey::Stage,
+            "a run of another stage is stale"
+        );
     }
 
     #[test]
@@ -260,24 +327,54 @@ mod tests {
     #[test]
     fn the_next_rung_waits_for_a_new_attempt() {
         let ladder = choose(&stage(), None);
-        assert_eq!(decide(&ladder, 0, None, 3, false), Decision::Show { index: 0, confirm: vec![] });
-        assert_eq!(decide(&ladder, 1, Some(3), 3, false), Decision::Wait { shown: 1 });
-        assert_eq!(decide(&ladder, 1, Some(3), 4, false), Decision::Show { index: 1, confirm: vec![] });
+        assert_eq!(
+            decide(&ladder, 0, None, 3, false),
+            Decision::Show {
+                index: 0,
+                confirm: vec![]
+            }
+        );
+        assert_eq!(
+            decide(&ladder, 1, Some(3), 3, false),
+            Decision::Wait { shown: 1 }
+        );
+        assert_eq!(
+            decide(&ladder, 1, Some(3), 4, false),
+            Decision::Show {
+                index: 1,
+                confirm: vec![]
+            }
+        );
     }
 
     #[test]
     fn being_stuck_opens_it_with_a_confirmation() {
         let ladder = choose(&stage(), None);
-        assert_eq!(decide(&ladder, 1, Some(3), 3, true), Decision::Show { index: 1, confirm: vec![Confirm::Stuck] });
+        assert_eq!(
+            decide(&ladder, 1, Some(3), 3, true),
+            Decision::Show {
+                index: 1,
+                confirm: vec![Confirm::Stuck]
+            }
+        );
     }
 
     #[test]
     fn the_final_nudge_always_asks_and_then_the_ladder_is_done() {
         let ladder = choose(&stage(), None);
-        assert_eq!(decide(&ladder, 3, Some(3), 9, false), Decision::Show { index: 3, confirm: vec![Confirm::FinalNudge] });
+        assert_eq!(
+            decide(&ladder, 3, Some(3), 9, false),
+            Decision::Show {
+                index: 3,
+                confirm: vec![Confirm::FinalNudge]
+            }
+        );
         assert_eq!(
             decide(&ladder, 3, Some(3), 3, true),
-            Decision::Show { index: 3, confirm: vec![Confirm::Stuck, Confirm::FinalNudge] }
+            Decision::Show {
+                index: 3,
+                confirm: vec![Confirm::Stuck, Confirm::FinalNudge]
+            }
         );
         assert_eq!(decide(&ladder, 4, Some(3), 9, true), Decision::Exhausted);
     }
@@ -291,10 +388,19 @@ mod tests {
         record(&mut progress, "kv", "log", &ladder, 0, false, now);
         progress.record_run("kv", "log", "b", now);
         record(&mut progress, "kv", "log", &ladder, 1, false, now);
-        assert_eq!(shown_rungs(&progress, "kv", "log", &LadderKey::Stage), (2, Some(2)));
-        assert_eq!(shown_rungs(&progress, "kv", "log", &LadderKey::Test("x".into())), (0, None));
+        assert_eq!(
+            shown_rungs(&progress, "kv", "log", &LadderKey::Stage),
+            (2, Some(2))
+        );
+        assert_eq!(
+            shown_rungs(&progress, "kv", "log", &LadderKey::Test("x".into())),
+            (0, None)
+        );
         let stored = toml::to_string(&progress).unwrap();
         let back: Progress = toml::from_str(&stored).unwrap();
-        assert_eq!(shown_rungs(&back, "kv", "log", &LadderKey::Stage), (2, Some(2)));
+        assert_eq!(
+            shown_rungs(&back, "kv", "log", &LadderKey::Stage),
+            (2, Some(2))
+        );
     }
 }

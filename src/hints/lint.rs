@@ -23,7 +23,13 @@ pub fn lint_stage(track: &Track, stage: &Stage) -> Vec<Problem> {
     let mut problems = Vec::new();
     let place = format!("{}/{}", track.id, stage.id);
 
-    lint_ladder(&mut problems, &manifest, &format!("{place}: the stage ladder"), &stage.hints, STAGE_RUNGS);
+    lint_ladder(
+        &mut problems,
+        &manifest,
+        &format!("{place}: the stage ladder"),
+        &stage.hints,
+        STAGE_RUNGS,
+    );
     for ladder in &stage.test_hints {
         let what = format!("{place}: the ladder of test `{}`", ladder.test);
         if !stage.test_names.contains(&ladder.test) {
@@ -40,19 +46,41 @@ pub fn lint_stage(track: &Track, stage: &Stage) -> Vec<Problem> {
         problems.push(Problem {
             file: manifest.clone(),
             line: None,
-            what: format!("{place}: {} reflection question(s); a stage needs {REFLECTIONS}+", stage.reflection.len()),
+            what: format!(
+                "{place}: {} reflection question(s); a stage needs {REFLECTIONS}+",
+                stage.reflection.len()
+            ),
             fix: "ask about the trade-offs and failure scenarios of what was just built".to_owned(),
         });
     }
     if let Some(problem) = lint_brief(&stage.brief) {
-        problems.push(Problem { file: dir.join("brief.md"), line: None, what: format!("{place}: {problem}"), fix: format!("give the brief the sections `## {}`, `## {}`, `## {}`, in that order", BRIEF_SECTIONS[0], BRIEF_SECTIONS[1], BRIEF_SECTIONS[2]) });
+        problems.push(Problem {
+            file: dir.join("brief.md"),
+            line: None,
+            what: format!("{place}: {problem}"),
+            fix: format!(
+                "give the brief the sections `## {}`, `## {}`, `## {}`, in that order",
+                BRIEF_SECTIONS[0], BRIEF_SECTIONS[1], BRIEF_SECTIONS[2]
+            ),
+        });
     }
     problems
 }
 
-fn lint_ladder(problems: &mut Vec<Problem>, file: &std::path::Path, what: &str, rungs: &[Rung], min: usize) {
+fn lint_ladder(
+    problems: &mut Vec<Problem>,
+    file: &std::path::Path,
+    what: &str,
+    rungs: &[Rung],
+    min: usize,
+) {
     let mut report = |line: Option<usize>, problem: String, fix: &str| {
-        problems.push(Problem { file: file.to_path_buf(), line, what: format!("{what}{problem}"), fix: fix.to_owned() });
+        problems.push(Problem {
+            file: file.to_path_buf(),
+            line,
+            what: format!("{what}{problem}"),
+            fix: fix.to_owned(),
+        });
     };
     if rungs.len() < min {
         report(
@@ -65,13 +93,28 @@ fn lint_ladder(problems: &mut Vec<Problem>, file: &std::path::Path, what: &str, 
     for (index, rung) in rungs.iter().enumerate() {
         let number = index + 1;
         if index < last && !rung.text.trim_end().ends_with('?') {
-            report(Some(rung.line), format!(", rung {number}, is not a question"), "end it with `?`: only the last rung may tell");
+            report(
+                Some(rung.line),
+                format!(", rung {number}, is not a question"),
+                "end it with `?`: only the last rung may tell",
+            );
         }
         if index < last && rung.text.contains("```") {
-            report(Some(rung.line), format!(", rung {number}, holds a code block"), "move the code to the last rung, or ask about it instead");
+            report(
+                Some(rung.line),
+                format!(", rung {number}, holds a code block"),
+                "move the code to the last rung, or ask about it instead",
+            );
         }
-        if rungs[..index].iter().any(|earlier| earlier.text == rung.text) {
-            report(Some(rung.line), format!(", rung {number}, repeats an earlier rung"), "make each rung narrow the one before");
+        if rungs[..index]
+            .iter()
+            .any(|earlier| earlier.text == rung.text)
+        {
+            report(
+                Some(rung.line),
+                format!(", rung {number}, repeats an earlier rung"),
+                "make each rung narrow the one before",
+            );
         }
     }
 }
@@ -81,18 +124,27 @@ fn lint_brief(brief: &str) -> Option<String> {
     let headings: Vec<&str> = brief
         .lines()
         .filter_map(|l| l.strip_prefix("## "))
-        .map(|h| h.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default())
+        .map(|h| {
+            h.split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or_default()
+        })
         .collect();
     let mut wanted = BRIEF_SECTIONS.iter().peekable();
     for heading in &headings {
-        if wanted.peek().is_some_and(|w| w.eq_ignore_ascii_case(heading)) {
+        if wanted
+            .peek()
+            .is_some_and(|w| w.eq_ignore_ascii_case(heading))
+        {
             wanted.next();
         }
     }
-    match wanted.next() {
-        None => None,
-        Some(missing) => Some(format!("the brief has no `## {missing}` section in the order Plan, Concept, Code (its sections: {})", headings.join(", "))),
-    }
+    wanted.next().map(|missing| {
+        format!(
+            "the brief has no `## {missing}` section in the order Plan, Concept, Code (its sections: {})",
+            headings.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -102,7 +154,14 @@ mod tests {
     use std::time::Duration;
 
     fn rungs(texts: &[&str]) -> Vec<Rung> {
-        texts.iter().enumerate().map(|(i, t)| Rung { text: (*t).to_owned(), line: i + 10 }).collect()
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Rung {
+                text: (*t).to_owned(),
+                line: i + 10,
+            })
+            .collect()
     }
 
     fn good_stage() -> (Track, Stage) {
@@ -114,11 +173,25 @@ mod tests {
             test_names: vec!["reopen".into()],
             concepts: vec![],
             time_limit: Duration::from_secs(5),
-            hints: rungs(&["What must survive?", "Which file?", "Where do you flush?", "Nudge: `File::sync_all`."]),
-            test_hints: vec![TestLadder { test: "reopen".into(), rungs: rungs(&["What is on disk?", "Nudge: replay removes."]), line: 3 }],
+            hints: rungs(&[
+                "What must survive?",
+                "Which file?",
+                "Where do you flush?",
+                "Nudge: `File::sync_all`.",
+            ]),
+            test_hints: vec![TestLadder {
+                test: "reopen".into(),
+                rungs: rungs(&["What is on disk?", "Nudge: replay removes."]),
+                line: 3,
+            }],
             reflection: vec!["What if?".into(), "And then?".into()],
         };
-        let track = Track { id: "kv".into(), title: "KV".into(), summary: String::new(), stages: vec![stage.clone()] };
+        let track = Track {
+            id: "kv".into(),
+            title: "KV".into(),
+            summary: String::new(),
+            stages: vec![stage.clone()],
+        };
         (track, stage)
     }
 
@@ -136,23 +209,49 @@ mod tests {
         stage.test_hints[0].rungs = rungs(&["Only one?"]);
         stage.reflection.truncate(1);
         stage.brief = "## Concept\n## Plan\n## Code\n".into();
-        let problems: Vec<String> = lint_stage(&track, &stage).iter().map(ToString::to_string).collect();
+        let problems: Vec<String> = lint_stage(&track, &stage)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
-        assert!(has("kv/log: the stage ladder, rung 1, is not a question"), "{problems:#?}");
+        assert!(
+            has("kv/log: the stage ladder, rung 1, is not a question"),
+            "{problems:#?}"
+        );
         assert!(has("rung 2, holds a code block"), "{problems:#?}");
         assert!(has("rung 3, repeats an earlier rung"), "{problems:#?}");
-        assert!(has("names a test that tests.rs does not have"), "{problems:#?}");
-        assert!(has("the ladder of test `no_such_test` has 1 rung(s); it needs 2+"), "{problems:#?}");
+        assert!(
+            has("names a test that tests.rs does not have"),
+            "{problems:#?}"
+        );
+        assert!(
+            has("the ladder of test `no_such_test` has 1 rung(s); it needs 2+"),
+            "{problems:#?}"
+        );
         assert!(has("reflection question"), "{problems:#?}");
-        assert!(has("no `## Concept` section") || has("no `## Code` section"), "{problems:#?}");
-        assert!(has("stage.toml:10:"), "problems name the line: {problems:#?}");
+        assert!(
+            has("no `## Concept` section") || has("no `## Code` section"),
+            "{problems:#?}"
+        );
+        assert!(
+            has("stage.toml:10:"),
+            "problems name the line: {problems:#?}"
+        );
     }
 
     #[test]
     fn a_short_stage_ladder_is_reported() {
         let (track, mut stage) = good_stage();
         stage.hints = rungs(&["Why?", "Nudge."]);
-        let problems: Vec<String> = lint_stage(&track, &stage).iter().map(ToString::to_string).collect();
-        assert!(problems.iter().any(|p| p.contains("has 2 rung(s); it needs 4+")), "{problems:#?}");
+        let problems: Vec<String> = lint_stage(&track, &stage)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("has 2 rung(s); it needs 4+")),
+            "{problems:#?}"
+        );
     }
 }

@@ -7,5 +7,7 @@ mod engine;
 mod lint;
 
 pub use catalog::{CATALOG, CodeLadder, fill, lookup, named_item};
-pub use engine::{Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs};
+pub use engine::{
+    Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs,
+};
 pub use lint::lint_stage;

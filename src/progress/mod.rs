@@ -3,5 +3,7 @@
 mod state;
 mod store;
 
-pub use state::{HintRecord, Progress, StageProgress, StageStatus, TrackProgress, PROGRESS_VERSION};
+pub use state::{
+    HintRecord, PROGRESS_VERSION, Progress, StageProgress, StageStatus, TrackProgress,
+};
 pub use store::{ProgressError, ProgressStore};

@@ -88,7 +88,11 @@ pub enum StageStatus {
 
 impl Default for Progress {
     fn default() -> Self {
-        Self { version: PROGRESS_VERSION, current_track: None, tracks: BTreeMap::new() }
+        Self {
+            version: PROGRESS_VERSION,
+            current_track: None,
+            tracks: BTreeMap::new(),
+        }
     }
 }
 
@@ -107,16 +111,23 @@ impl Progress {
     }
 
     pub fn stage_mut(&mut self, track: &str, stage: &str) -> &mut StageProgress {
-        self.track_mut(track).stages.entry(stage.to_owned()).or_default()
+        self.track_mut(track)
+            .stages
+            .entry(stage.to_owned())
+            .or_default()
     }
 
     pub fn is_passed(&self, track: &str, stage: &str) -> bool {
-        self.stage(track, stage).is_some_and(|s| s.passed_at.is_some())
+        self.stage(track, stage)
+            .is_some_and(|s| s.passed_at.is_some())
     }
 
     /// Passed stages are passed; the first stage not passed is current; the rest are locked.
     pub fn status(&self, track: &Track, stage_index: usize) -> StageStatus {
-        let first_open = track.stages.iter().position(|s| !self.is_passed(&track.id, &s.id));
+        let first_open = track
+            .stages
+            .iter()
+            .position(|s| !self.is_passed(&track.id, &s.id));
         match track.stages.get(stage_index) {
             Some(stage) if self.is_passed(&track.id, &stage.id) => StageStatus::Passed,
             _ if first_open == Some(stage_index) => StageStatus::Current,

@@ -19,7 +19,11 @@ pub enum ProgressError {
          (your passed stages are then forgotten; your code is not touched)",
         path.display(), kept.display()
     )]
-    Corrupt { path: PathBuf, reason: String, kept: PathBuf },
+    Corrupt {
+        path: PathBuf,
+        reason: String,
+        kept: PathBuf,
+    },
 
     /// The file was written by a newer katas.
     #[error(
@@ -56,7 +60,9 @@ pub struct ProgressStore {
 impl ProgressStore {
     /// The progress file in a course's `.katas` folder.
     pub fn in_state_dir(state_dir: &Path) -> Self {
-        Self { path: state_dir.join("state.toml") }
+        Self {
+            path: state_dir.join("state.toml"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -68,18 +74,28 @@ impl ProgressStore {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Progress::default()),
-            Err(source) => return Err(ProgressError::Read { path: self.path.clone(), source }),
+            Err(source) => {
+                return Err(ProgressError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
         };
         let version = toml::from_str::<toml::Table>(&text)
             .ok()
             .and_then(|t| t.get("version").and_then(toml::Value::as_integer));
         if let Some(found) = version.and_then(|v| u32::try_from(v).ok()) {
             if found > PROGRESS_VERSION {
-                return Err(ProgressError::FutureVersion { path: self.path.clone(), found });
+                return Err(ProgressError::FutureVersion {
+                    path: self.path.clone(),
+                    found,
+                });
             }
         }
         toml::from_str::<Progress>(&text).map_err(|err| {
-            let line = err.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let line = err
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
             let reason = match line {
                 Some(line) => format!("line {line}: {}", err.message().trim()),
                 None => err.message().trim().to_owned(),
@@ -90,9 +106,13 @@ impl ProgressStore {
 
     /// Writes the progress atomically: a crash at any point leaves the old file or the new one.
     pub fn save(&self, progress: &Progress) -> Result<(), ProgressError> {
-        let write_err = |source| ProgressError::Write { path: self.path.clone(), source };
+        let write_err = |source| ProgressError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let text = toml::to_string_pretty(progress).map_err(|e| write_err(io::Error::other(e)))?;
-        let header = "# katas progress. Written by katas: edit only if you must, and keep a copy.\n";
+        let header =
+            "# katas progress. Written by katas: edit only if you must, and keep a copy.\n";
         write_atomic(&self.path, format!("{header}{text}").as_bytes()).map_err(write_err)
     }
 
@@ -102,7 +122,10 @@ impl ProgressStore {
             return Ok(None);
         }
         let aside = self.sibling("bak");
-        fs::rename(&self.path, &aside).map_err(|source| ProgressError::Write { path: aside.clone(), source })?;
+        fs::rename(&self.path, &aside).map_err(|source| ProgressError::Write {
+            path: aside.clone(),
+            source,
+        })?;
         Ok(Some(aside))
     }
 
@@ -116,7 +139,11 @@ impl ProgressStore {
                 kept: self.path.clone(),
             };
         }
-        ProgressError::Corrupt { path: self.path.clone(), reason, kept }
+        ProgressError::Corrupt {
+            path: self.path.clone(),
+            reason,
+            kept,
+        }
     }
 
     fn sibling(&self, tag: &str) -> PathBuf {
@@ -139,10 +166,16 @@ mod tests {
     }
 
     fn sample() -> Progress {
-        let mut p = Progress::default();
-        p.current_track = Some("kv_store".into());
+        let mut p = Progress {
+            current_track: Some("kv_store".into()),
+            ..Progress::default()
+        };
         p.track_mut("kv_store").current_stage = Some("log".into());
-        p.record_pass("kv_store", "memory", jiff::Timestamp::from_second(1_800_000_000).unwrap());
+        p.record_pass(
+            "kv_store",
+            "memory",
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+        );
         p
     }
 
@@ -178,9 +211,17 @@ mod tests {
         let (dir, store) = store();
         fs::write(store.path(), "version = 1\ncurrent_track = [oops\n").unwrap();
         let err = store.load().unwrap_err();
-        let ProgressError::Corrupt { kept, .. } = &err else { panic!("expected Corrupt, got {err}") };
-        assert_eq!(fs::read_to_string(kept).unwrap(), "version = 1\ncurrent_track = [oops\n");
-        assert_eq!(fs::read_to_string(store.path()).unwrap(), "version = 1\ncurrent_track = [oops\n");
+        let ProgressError::Corrupt { kept, .. } = &err else {
+            panic!("expected Corrupt, got {err}")
+        };
+        assert_eq!(
+            fs::read_to_string(kept).unwrap(),
+            "version = 1\ncurrent_track = [oops\n"
+        );
+        assert_eq!(
+            fs::read_to_string(store.path()).unwrap(),
+            "version = 1\ncurrent_track = [oops\n"
+        );
         let message = err.to_string();
         assert!(message.contains("line 2"), "{message}");
         assert!(message.contains("katas reset --progress"), "{message}");
@@ -192,8 +233,14 @@ mod tests {
         let (_dir, store) = store();
         fs::write(store.path(), "version = 7\nfuture_field = true\n").unwrap();
         let err = store.load().unwrap_err();
-        assert!(matches!(err, ProgressError::FutureVersion { found: 7, .. }), "{err}");
-        assert_eq!(fs::read_to_string(store.path()).unwrap(), "version = 7\nfuture_field = true\n");
+        assert!(
+            matches!(err, ProgressError::FutureVersion { found: 7, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(store.path()).unwrap(),
+            "version = 7\nfuture_field = true\n"
+        );
     }
 
     #[test]

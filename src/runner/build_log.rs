@@ -53,7 +53,8 @@ pub struct BuildLog {
 impl BuildLog {
     /// Takes one line of cargo's stdout.
     pub fn push_line(&mut self, line: &str, test_target: &str) {
-        let message = serde_json::from_str::<Message>(line).unwrap_or_else(|_| Message::TextLine(line.to_owned()));
+        let message = serde_json::from_str::<Message>(line)
+            .unwrap_or_else(|_| Message::TextLine(line.to_owned()));
         match message {
             Message::CompilerMessage(msg) => {
                 if let Some(diagnostic) = reduce(&msg.message) {
@@ -87,7 +88,9 @@ impl BuildLog {
 
     /// The errors, in the order the compiler gave them.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 }
 
@@ -135,7 +138,10 @@ mod tests {
         assert!(error.message.contains("moved value"), "{}", error.message);
         assert_eq!(error.file.as_deref(), Some("src/lib.rs"));
         assert!(error.line.is_some());
-        assert!(error.rendered.contains("\u{1b}["), "rendered keeps the compiler's colours");
+        assert!(
+            error.rendered.contains("\u{1b}["),
+            "rendered keeps the compiler's colours"
+        );
         assert_eq!(log.success, Some(false));
         assert_eq!(log.executable, None);
     }
@@ -145,7 +151,11 @@ mod tests {
         let log = BuildLog::parse(BUILT.as_bytes(), "stages");
         assert_eq!(log.success, Some(true));
         let exe = log.executable.expect("the stages test executable");
-        assert!(exe.to_string_lossy().contains("stages-"), "{}", exe.display());
+        assert!(
+            exe.to_string_lossy().contains("stages-"),
+            "{}",
+            exe.display()
+        );
         assert!(log.units_done >= 2);
     }
 

@@ -54,8 +54,12 @@ pub fn parse_list(output: &str) -> Vec<String> {
 pub fn parse_run(output: &str, listed: &[String]) -> Vec<TestResult> {
     let mut status: BTreeMap<&str, TestStatus> = BTreeMap::new();
     for line in output.lines() {
-        let Some(rest) = line.strip_prefix("test ") else { continue };
-        let Some((name, result)) = rest.rsplit_once(" ... ") else { continue };
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        let Some((name, result)) = rest.rsplit_once(" ... ") else {
+            continue;
+        };
         let result = match result.trim() {
             "ok" => TestStatus::Passed,
             "FAILED" => TestStatus::Failed,
@@ -66,13 +70,23 @@ pub fn parse_run(output: &str, listed: &[String]) -> Vec<TestResult> {
     }
     let outputs = failure_outputs(output);
     let mut names: Vec<&str> = listed.iter().map(String::as_str).collect();
-    names.extend(status.keys().filter(|name| !listed.iter().any(|l| l == *name)));
+    names.extend(
+        status
+            .keys()
+            .filter(|name| !listed.iter().any(|l| l == *name)),
+    );
     names
         .into_iter()
         .map(|name| TestResult {
             name: name.to_owned(),
-            status: status.get(name).copied().unwrap_or(TestStatus::DidNotFinish),
-            output: outputs.get(name).map(|s| s.trim_end().to_owned()).unwrap_or_default(),
+            status: status
+                .get(name)
+                .copied()
+                .unwrap_or(TestStatus::DidNotFinish),
+            output: outputs
+                .get(name)
+                .map(|s| s.trim_end().to_owned())
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -82,7 +96,9 @@ fn failure_outputs(output: &str) -> BTreeMap<&str, String> {
     let mut blocks = BTreeMap::new();
     let mut current: Option<(&str, String)> = None;
     for line in output.lines() {
-        let header = line.strip_prefix("---- ").and_then(|l| l.strip_suffix(" stdout ----"));
+        let header = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"));
         if header.is_some() || line == "failures:" || line.starts_with("test result:") {
             if let Some((name, text)) = current.take() {
                 blocks.insert(name, text);
@@ -113,7 +129,12 @@ mod tests {
     fn the_list_names_every_test() {
         assert_eq!(
             parse_list(LIST),
-            ["memory::fails_with_message", "memory::ignored", "memory::panics", "memory::passes"]
+            [
+                "memory::fails_with_message",
+                "memory::ignored",
+                "memory::panics",
+                "memory::passes"
+            ]
         );
     }
 
@@ -126,9 +147,20 @@ mod tests {
         assert_eq!(by_name("memory::panics").status, TestStatus::Failed);
         let failed = by_name("memory::fails_with_message");
         assert_eq!(failed.status, TestStatus::Failed);
-        assert!(failed.output.starts_with("some output"), "{}", failed.output);
-        assert!(failed.output.contains("length of \"ab\""), "{}", failed.output);
-        assert!(!failed.output.contains("---- memory::panics"), "blocks do not run together");
+        assert!(
+            failed.output.starts_with("some output"),
+            "{}",
+            failed.output
+        );
+        assert!(
+            failed.output.contains("length of \"ab\""),
+            "{}",
+            failed.output
+        );
+        assert!(
+            !failed.output.contains("---- memory::panics"),
+            "blocks do not run together"
+        );
         assert!(by_name("memory::panics").output.contains("boom"));
         assert_eq!(failed.stage(), "memory");
         assert_eq!(failed.function(), "fails_with_message");

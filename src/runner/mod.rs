@@ -61,7 +61,11 @@ impl RunRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEvent {
     /// cargo finished a unit (a crate, a build script); `total` is an estimate from the lockfile.
-    Building { done: usize, total: Option<usize>, unit: Option<String> },
+    Building {
+        done: usize,
+        total: Option<usize>,
+        unit: Option<String>,
+    },
     /// The tests are running.
     Testing { tests: usize },
 }
@@ -118,16 +122,23 @@ impl RunOutcome {
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 
     pub fn passed_count(&self) -> usize {
-        self.tests.iter().filter(|t| t.status == TestStatus::Passed).count()
+        self.tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Passed)
+            .count()
     }
 
     /// Tests that count against the learner: failed, or did not finish.
     pub fn failed(&self) -> impl Iterator<Item = &TestResult> {
-        self.tests.iter().filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish))
+        self.tests
+            .iter()
+            .filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish))
     }
 }
 
@@ -140,7 +151,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the build reported success but produced no `{target}` test binary; does the crate's Cargo.toml disable test discovery (autotests = false)?")]
+    #[error(
+        "the build reported success but produced no `{target}` test binary; does the crate's Cargo.toml disable test discovery (autotests = false)?"
+    )]
     NoTestBinary { target: String },
 }
 
@@ -163,27 +176,48 @@ pub async fn run(
     let built = log.success == Some(true);
     let Some(executable) = log.executable.clone().filter(|_| built) else {
         outcome.build_output = build.stderr.text();
-        let verdict = if log.errors().next().is_some() { Verdict::CompileError } else { Verdict::BuildError };
+        let verdict = if log.errors().next().is_some() {
+            Verdict::CompileError
+        } else {
+            Verdict::BuildError
+        };
         if log.success == Some(true) {
-            return Err(RunError::NoTestBinary { target: request.test_target.clone() });
+            return Err(RunError::NoTestBinary {
+                target: request.test_target.clone(),
+            });
         }
         return Ok(with(outcome, verdict));
     };
 
-    let limits = Limits { time: request.test_time_limit, output_cap: request.output_cap };
-    let listing = process::run(test_command(request, &executable, true), limits, cancel, None)
-        .await
-        .map_err(|source| spawn_error(&executable, source))?;
+    let limits = Limits {
+        time: request.test_time_limit,
+        output_cap: request.output_cap,
+    };
+    let listing = process::run(
+        test_command(request, &executable, true),
+        limits,
+        cancel,
+        None,
+    )
+    .await
+    .map_err(|source| spawn_error(&executable, source))?;
     if listing.ended == Ended::Cancelled {
         return Ok(with(outcome, Verdict::Cancelled));
     }
     let listed = parse_list(&listing.stdout.text());
     if let Some(tx) = &events {
-        let _ = tx.send(RunEvent::Testing { tests: listed.len() });
+        let _ = tx.send(RunEvent::Testing {
+            tests: listed.len(),
+        });
     }
-    let run = process::run(test_command(request, &executable, false), limits, cancel, None)
-        .await
-        .map_err(|source| spawn_error(&executable, source))?;
+    let run = process::run(
+        test_command(request, &executable, false),
+        limits,
+        cancel,
+        None,
+    )
+    .await
+    .map_err(|source| spawn_error(&executable, source))?;
     outcome.test_time = run.elapsed;
     outcome.truncated = run.stdout.dropped > 0 || run.stderr.dropped > 0;
     let stdout = run.stdout.text();
@@ -197,7 +231,10 @@ pub async fn run(
         ));
     }
     let all_passed = !outcome.tests.is_empty()
-        && outcome.tests.iter().all(|t| matches!(t.status, TestStatus::Passed | TestStatus::Ignored));
+        && outcome
+            .tests
+            .iter()
+            .all(|t| matches!(t.status, TestStatus::Passed | TestStatus::Ignored));
     let verdict = match run.ended {
         Ended::Cancelled => Verdict::Cancelled,
         Ended::TimedOut => Verdict::TimedOut,
@@ -213,7 +250,10 @@ fn with(mut outcome: RunOutcome, verdict: Verdict) -> RunOutcome {
 }
 
 fn spawn_error(program: &Path, source: std::io::Error) -> RunError {
-    RunError::Spawn { program: program.display().to_string(), source }
+    RunError::Spawn {
+        program: program.display().to_string(),
+        source,
+    }
 }
 
 /// The cargo that runs katas' builds: the one that started katas (under `cargo run`), else the
@@ -253,15 +293,25 @@ async fn build(
             let before = log.units_done;
             log.push_line(&line, &target);
             if let (Some(tx), true) = (&events, log.units_done != before) {
-                let _ = tx.send(RunEvent::Building { done: log.units_done, total, unit: log.last_unit.clone() });
+                let _ = tx.send(RunEvent::Building {
+                    done: log.units_done,
+                    total,
+                    unit: log.last_unit.clone(),
+                });
             }
         }
         log
     });
-    let limits = Limits { time: request.build_time_limit, output_cap: 16 * DEFAULT_OUTPUT_CAP };
+    let limits = Limits {
+        time: request.build_time_limit,
+        output_cap: 16 * DEFAULT_OUTPUT_CAP,
+    };
     let finished = process::run(command, limits, cancel, Some(lines_tx))
         .await
-        .map_err(|source| RunError::Spawn { program: program.clone(), source })?;
+        .map_err(|source| RunError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
     let log = reader.await.unwrap_or_default();
     Ok((finished, log))
 }
@@ -296,7 +346,12 @@ pub struct CargoResult {
 
 /// Runs `cargo <args>` on a crate with katas' build folder, under a time limit, e.g. clippy or
 /// rustfmt for `dev check`.
-pub async fn cargo(args: &[&str], crate_dir: &Path, target_dir: &Path, limit: Duration) -> Result<CargoResult, RunError> {
+pub async fn cargo(
+    args: &[&str],
+    crate_dir: &Path,
+    target_dir: &Path,
+    limit: Duration,
+) -> Result<CargoResult, RunError> {
     let program = cargo_program();
     let mut command = Command::new(&program);
     command
@@ -304,7 +359,10 @@ pub async fn cargo(args: &[&str], crate_dir: &Path, target_dir: &Path, limit: Du
         .current_dir(crate_dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_TERM_COLOR", "never");
-    let limits = Limits { time: limit, output_cap: DEFAULT_OUTPUT_CAP };
+    let limits = Limits {
+        time: limit,
+        output_cap: DEFAULT_OUTPUT_CAP,
+    };
     let finished = process::run(command, limits, &CancellationToken::new(), None)
         .await
         .map_err(|source| RunError::Spawn { program, source })?;

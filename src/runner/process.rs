@@ -66,15 +66,25 @@ pub async fn run(
     cancel: &CancellationToken,
     lines: Option<mpsc::UnboundedSender<String>>,
 ) -> std::io::Result<Finished> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
     let started = Instant::now();
     let mut child = command.spawn()?;
     // Kept now: once the child is reaped, tokio no longer knows its id, and the group outlives it.
     let group = child.id();
-    let stdout = child.stdout.take().map(|s| tokio::spawn(drain(s, limits.output_cap, lines)));
-    let stderr = child.stderr.take().map(|s| tokio::spawn(drain(s, limits.output_cap, None)));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| tokio::spawn(drain(s, limits.output_cap, lines)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| tokio::spawn(drain(s, limits.output_cap, None)));
 
     let ended = tokio::select! {
         status = child.wait() => Ended::Exited(status?),
@@ -85,11 +95,18 @@ pub async fn run(
     // test started and never stopped) dies with the run.
     end_group(&mut child, group).await;
     let elapsed = started.elapsed();
-    Ok(Finished { ended, stdout: collect(stdout).await, stderr: collect(stderr).await, elapsed })
+    Ok(Finished {
+        ended,
+        stdout: collect(stdout).await,
+        stderr: collect(stderr).await,
+        elapsed,
+    })
 }
 
 async fn collect(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
-    let Some(task) = task else { return Captured::default() };
+    let Some(task) = task else {
+        return Captured::default();
+    };
     let abort = task.abort_handle();
     match tokio::time::timeout(PIPE_WAIT, task).await {
         Ok(Ok(captured)) => captured,
@@ -140,7 +157,10 @@ async fn end_group(child: &mut Child, group: Option<u32>) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
 
-    let Some(pgid) = group.and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw) else {
+    let Some(pgid) = group
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw)
+    else {
         let _ = child.start_kill();
         let _ = child.wait().await;
         return;

@@ -1,0 +1,408 @@
+//! The `katas` binary on the fixture course `mini` (a `counter` track of two stages): what a
+//! learner and a teacher see, and the exit codes scripts rely on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs;
+
+use common::{course, output};
+use katas::exit_codes;
+
+const SOLVED_COUNT: &str = "tests/fixtures/mini/solutions/counter/count/src/lib.rs";
+
+fn solve_stage_one(root: &std::path::Path) {
+    let solution = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SOLVED_COUNT);
+    fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
+}
+
+#[test]
+fn list_json_has_the_documented_shape() {
+    let (_dir, root) = course("mini");
+    let (code, stdout, stderr) = output(&root, &["list", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["course"], "Mini course");
+    let stages = &json["tracks"][0]["stages"];
+    assert_eq!(json["tracks"][0]["id"], "counter");
+    assert_eq!(stages[0]["id"], "count");
+    assert_eq!(stages[0]["status"], "current");
+    assert_eq!(stages[1]["status"], "locked");
+    assert_eq!(
+        stages[0]["concepts"],
+        serde_json::json!(["ownership", "borrowing"])
+    );
+    assert_eq!(stages[0]["hint_rungs"], 4);
+    assert_eq!(stages[0]["test_ladders"], 1);
+    assert_eq!(stages[0]["reflections"], 2);
+}
+
+#[test]
+fn a_learner_fails_passes_and_moves_on() {
+    let (_dir, root) = course("mini");
+    let (code, stdout, _) = output(&root, &["run"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED));
+    assert!(
+        stdout.contains("1 of 2 tests pass - stage 1 of 2: count"),
+        "{stdout}"
+    );
+    assert!(
+        root.join("exercises/counter/tests/stages/count.rs")
+            .exists(),
+        "the crate was created with stage 1's tests"
+    );
+    assert!(
+        !root
+            .join("exercises/counter/tests/stages/reset.rs")
+            .exists(),
+        "stage 2's tests are not there yet"
+    );
+
+    let (code, _, _) = output(&root, &["next"]);
+    assert_eq!(
+        code,
+        i32::from(exit_codes::FAILED),
+        "no next stage before a pass"
+    );
+
+    solve_stage_one(&root);
+    let (code, stdout, _) = output(&root, &["run"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("Stage passed!")
+            && stdout.contains("What happens to the count when the process restarts?"),
+        "{stdout}"
+    );
+    let state = fs::read_to_string(root.join(".katas/state.toml")).unwrap();
+    assert!(state.contains("passed_at"), "{state}");
+
+    let (code, stdout, _) = output(&root, &["next"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Stage 2 of 2: reset"), "{stdout}");
+    let main_rs = fs::read_to_string(root.join("exercises/counter/tests/stages/main.rs")).unwrap();
+    assert!(main_rs.contains("mod count;\nmod reset;"), "{main_rs}");
+
+    let (code, stdout, _) = output(&root, &["run"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED));
+    assert!(
+        stdout.contains("E0599"),
+        "the missing method is a compile error: {stdout}"
+    );
+    let (_, stdout, _) = output(&root, &["hint", "--yes"]);
+    assert!(
+        stdout.contains("compiler error E0599"),
+        "the hint follows the compile error: {stdout}"
+    );
+}
+
+#[test]
+fn hints_escalate_only_after_a_new_attempt() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let (_, stdout, _) = output(&root, &["hint"]);
+    assert!(
+        stdout.contains("test `counts_each_bump`")
+            && stdout.contains("1. How many times was `bump` called"),
+        "{stdout}"
+    );
+
+    let (_, stdout, _) = output(&root, &["hint"]);
+    assert!(
+        stdout.contains("Think about question 1 first"),
+        "no new rung without a new attempt: {stdout}"
+    );
+    assert!(!stdout.contains("2. "), "{stdout}");
+
+    let (_, stdout, stderr) = output(&root, &["hint", "--stuck"]);
+    assert!(
+        stderr.contains("add --yes"),
+        "the final nudge asks for a confirmation: {stderr}"
+    );
+    assert!(!stdout.contains("2. Nudge"), "{stdout}");
+
+    let lib = root.join("exercises/counter/src/lib.rs");
+    let text = fs::read_to_string(&lib)
+        .unwrap()
+        .replace("todo!(\"count one event\")", "self.count += 2");
+    fs::write(&lib, text).unwrap();
+    output(&root, &["run"]);
+    let (_, stdout, _) = output(&root, &["hint", "--yes"]);
+    assert!(
+        stdout.contains("2. Nudge: `self.count += 1`."),
+        "a new attempt opens the next rung: {stdout}"
+    );
+    let state = fs::read_to_string(root.join(".katas/state.toml")).unwrap();
+    assert_eq!(
+        state.matches("ladder = \"test:counts_each_bump\"").count(),
+        2,
+        "{state}"
+    );
+}
+
+#[test]
+fn reset_restores_the_start_and_keeps_the_learners_files() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let lib = root.join("exercises/counter/src/lib.rs");
+    fs::write(&lib, "// my precious work\n").unwrap();
+    let (code, stdout, stderr) = output(&root, &["reset", "counter/count", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    let start = fs::read_to_string(root.join("course/counter/start/src/lib.rs")).unwrap();
+    assert_eq!(fs::read_to_string(&lib).unwrap(), start);
+    let backup = stdout.trim().rsplit(' ').next().unwrap();
+    assert_eq!(
+        fs::read_to_string(std::path::Path::new(backup).join("src/lib.rs")).unwrap(),
+        "// my precious work\n"
+    );
+}
+
+#[test]
+fn resetting_without_a_terminal_or_yes_changes_nothing() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let lib = root.join("exercises/counter/src/lib.rs");
+    fs::write(&lib, "// mine\n").unwrap();
+    let (code, _, stderr) = output(&root, &["reset", "counter/count"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED));
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(fs::read_to_string(&lib).unwrap(), "// mine\n");
+}
+
+#[test]
+fn verify_grades_every_stage_and_reports_tampering() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    solve_stage_one(&root);
+    let (code, stdout, stderr) = output(&root, &["verify", "--format", "json"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["stages"][0]["status"], "passed");
+    assert_eq!(json["stages"][0]["tests_passed"], 2);
+    assert_eq!(
+        json["stages"][1]["status"], "failed",
+        "stage 2 is graded whatever the progress"
+    );
+    assert_eq!(json["stages"][1]["tests_failed"], 1);
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    assert_eq!(code, 0, "one passing stage verifies alone");
+
+    // The learner weakens their copy of the test so a wrong counter would pass.
+    let tests = root.join("exercises/counter/tests/stages/count.rs");
+    fs::write(
+        &tests,
+        fs::read_to_string(&tests)
+            .unwrap()
+            .replace("assert_eq!(c.count(), 3", "assert_eq!(3, 3"),
+    )
+    .unwrap();
+    let (code, stdout, _) = output(
+        &root,
+        &["verify", "--stage", "counter/count", "--format", "junit"],
+    );
+    assert_eq!(code, i32::from(exit_codes::TAMPERED), "{stdout}");
+    assert!(
+        stdout.contains(r#"type="tampered""#)
+            && stdout.contains(r#"<testsuite name="counter/count""#),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_trusted_reference_catches_edits_to_the_course_folder_too() {
+    let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    output(&root, &["run"]);
+    // A wrong counter, and both copies of the test edited to let it through.
+    let lib = root.join("exercises/counter/src/lib.rs");
+    fs::write(
+        &lib,
+        fs::read_to_string(&lib)
+            .unwrap()
+            .replace("todo!(\"count one event\")", ""),
+    )
+    .unwrap();
+    for path in [
+        "exercises/counter/tests/stages/count.rs",
+        "course/counter/count/tests.rs",
+    ] {
+        let path = root.join(path);
+        fs::write(
+            &path,
+            fs::read_to_string(&path)
+                .unwrap()
+                .replace("assert_eq!(c.count(), 3", "assert_eq!(0, 0"),
+        )
+        .unwrap();
+    }
+    let (code, _, stderr) = output(&root, &["verify", "--stage", "counter/count"]);
+    assert_eq!(
+        code, 0,
+        "without a trusted copy the edit goes unseen: {stderr}"
+    );
+    assert!(
+        stderr.contains("no trusted copy"),
+        "and katas says so: {stderr}"
+    );
+    let (code, stdout, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--reference",
+            pristine.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, i32::from(exit_codes::TAMPERED), "{stdout}");
+    assert!(
+        stdout.contains("1 failed"),
+        "graded with the trusted test, the wrong counter fails: {stdout}"
+    );
+}
+
+#[test]
+fn unknown_and_locked_stages_get_clear_errors() {
+    let (_dir, root) = course("mini");
+    let (code, _, stderr) = output(&root, &["run", "nope/x"]);
+    assert_eq!(code, i32::from(exit_codes::COURSE_ERROR));
+    assert!(
+        stderr.contains("there is no track `nope`") && stderr.contains("use one of: counter"),
+        "{stderr}"
+    );
+    let (_, _, stderr) = output(&root, &["run", "counter/nope"]);
+    assert!(
+        stderr.contains("track `counter` has no stage `nope`") && stderr.contains("count, reset"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(&root, &["run", "counter/reset"]);
+    assert_eq!(code, i32::from(exit_codes::KATAS_ERROR));
+    assert!(
+        stderr.contains("is locked: pass `counter/count` first"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_invalid_course_names_the_file_the_line_and_the_fix() {
+    let (_dir, root) = course("mini");
+    let info = root.join("info.toml");
+    fs::write(
+        &info,
+        fs::read_to_string(&info)
+            .unwrap()
+            .replace("summary =", "sumary ="),
+    )
+    .unwrap();
+    let (code, _, stderr) = output(&root, &["list"]);
+    assert_eq!(code, i32::from(exit_codes::COURSE_ERROR));
+    assert!(
+        stderr.contains("info.toml:8:") && stderr.contains("sumary"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix:"), "{stderr}");
+}
+
+#[test]
+fn no_course_here_says_how_to_point_at_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = output(dir.path(), &["list"]);
+    assert_eq!(code, i32::from(exit_codes::COURSE_ERROR));
+    assert!(
+        stderr.contains("no course found") && stderr.contains("--course"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_damaged_progress_file_is_kept_and_explained() {
+    let (_dir, root) = course("mini");
+    fs::create_dir_all(root.join(".katas")).unwrap();
+    fs::write(
+        root.join(".katas/state.toml"),
+        "version = 1\ncurrent_track = [\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = output(&root, &["list"]);
+    assert_eq!(code, i32::from(exit_codes::KATAS_ERROR));
+    assert!(
+        stderr.contains("katas reset --progress") && stderr.contains("has not changed it"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join(".katas/state.toml")).unwrap(),
+        "version = 1\ncurrent_track = [\n"
+    );
+    let (code, stdout, _) = output(&root, &["reset", "--progress", "--yes"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("moved aside"), "{stdout}");
+    assert_eq!(output(&root, &["list"]).0, 0);
+}
+
+#[test]
+fn dev_check_proves_a_sound_course_and_names_what_is_wrong() {
+    let (_dir, root) = course("mini");
+    let (code, stdout, _) = output(&root, &["dev", "check"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("ok   counter/count: start Failed, solution Passed (2 tests)"),
+        "{stdout}"
+    );
+
+    // A solution that does not solve, and a stage whose start already passes.
+    let broken = root.join("solutions/counter/reset/src/lib.rs");
+    fs::write(
+        &broken,
+        fs::read_to_string(&broken)
+            .unwrap()
+            .replace("std::mem::take(&mut self.count)", "self.count"),
+    )
+    .unwrap();
+    let start = root.join("course/counter/start/src/lib.rs");
+    fs::write(
+        &start,
+        fs::read_to_string(&start)
+            .unwrap()
+            .replace("todo!(\"count one event\")", "self.count += 1"),
+    )
+    .unwrap();
+    let (code, stdout, _) = output(&root, &["dev", "check"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED));
+    assert!(
+        stdout.contains("FAIL counter/count") && stdout.contains("passes in its start state"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL counter/reset")
+            && stdout.contains("its reference solution does not pass"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("reset_returns_the_old_count_and_zeroes failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn dev_check_holds_ladders_to_the_teaching_rules() {
+    let (_dir, root) = course("mini");
+    let manifest = root.join("course/counter/reset/stage.toml");
+    let text = fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("or nothing?", "or nothing.");
+    fs::write(&manifest, text).unwrap();
+    let (code, stdout, _) = output(
+        &root,
+        &["dev", "check", "--stage", "counter/reset", "--no-lints"],
+    );
+    assert_eq!(code, i32::from(exit_codes::FAILED));
+    assert!(
+        stdout.contains("stage.toml:4: counter/reset: the stage ladder, rung 1, is not a question"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests: fixture courses in fresh folders, and the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The fixture course `name` (under tests/fixtures), copied into a fresh folder.
+pub fn course(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(name);
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+        &root,
+    );
+    (dir, root)
+}
+
+pub fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == ".katas" || entry.file_name() == "target" {
+            continue;
+        }
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The katas binary, run in `dir`, with no colours and no course from the environment.
+pub fn katas(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("katas").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("KATAS_COURSE")
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// Runs katas and returns (exit code, stdout, stderr).
+pub fn output(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = katas(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
