@@ -129,6 +129,7 @@ impl Seeds {
     /// A failing seed is run a second time: if the replay differs, the message says so, since
     /// then the node depends on something other than the seed (a `HashMap`'s iteration order,
     /// the wall clock, a thread).
+    #[track_caller]
     pub fn check(&self, mut run: impl FnMut(u64) -> Result<(), Failure>) {
         for &seed in &self.seeds {
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| run(seed)));
@@ -162,6 +163,7 @@ fn test_name() -> String {
 
 /// Fails the calling test with the failure's report.
 #[allow(clippy::panic)] // Failing the calling test is this function's whole purpose.
+#[track_caller]
 fn fail_test(failure: &Failure, reproducible: bool) -> ! {
     let name = test_name();
     let mut report = format!("\n{failure}\n");

@@ -243,6 +243,9 @@ impl<N: Node> Sim<N> {
         };
         for id in ids {
             sim.boot(id);
+            if sim.failure.is_some() {
+                break;
+            }
         }
         sim
     }
@@ -673,6 +676,9 @@ impl<N: Node> Sim<N> {
     }
 
     fn node_panicked(&mut self, id: NodeId, what: &str, text: &str) {
+        if self.failure.is_some() {
+            return;
+        }
         let property = "nodes do not panic";
         self.trace
             .push(self.now, Ev::Violation(format!("{id} panicked")));
