@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// How long a process group gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(500);
 
+/// How long to wait for a killed process group to disappear.
+const GROUP_EXIT_WAIT: Duration = Duration::from_millis(500);
+
 /// How long to wait for the pipes to close once the group is dead. A process that left the group
 /// (`setsid`) could hold them open forever; katas does not wait for it.
 const PIPE_WAIT: Duration = Duration::from_secs(2);
@@ -175,6 +178,13 @@ async fn end_group(child: &mut Child, group: Option<u32>) {
     // Stragglers of a finished child: no grace, they have outlived their run.
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = child.wait().await;
+    // A kill is delivered asynchronously: wait (briefly) until the group is gone, so that when a
+    // run returns, nothing of it is left. An empty group answers at once; a zombie that init has
+    // not reaped yet would keep the group alive, hence the bound.
+    let deadline = std::time::Instant::now() + GROUP_EXIT_WAIT;
+    while killpg(pgid, None).is_ok() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[cfg(not(unix))]
