@@ -43,11 +43,14 @@ pub fn stage_test_path(crate_dir: &Path, stage: &Stage) -> PathBuf {
     stages_dir(crate_dir).join(format!("{}.rs", stage.id))
 }
 
-/// The generated `main.rs` that makes the reached stages one test binary.
+/// The generated `main.rs` that makes the reached stages one test binary. The modules are
+/// sorted by name, as rustfmt would sort them, so `cargo fmt` never fights katas over the file.
 pub fn main_rs<'a>(stages: impl IntoIterator<Item = &'a Stage>) -> String {
+    let mut ids: Vec<&str> = stages.into_iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
     let mut text = MAIN_HEADER.to_owned();
-    for stage in stages {
-        text.push_str(&format!("mod {};\n", stage.id));
+    for id in ids {
+        text.push_str(&format!("mod {id};\n"));
     }
     text
 }

@@ -24,3 +24,5 @@ pub mod layout;
 pub mod progress;
 pub mod runner;
 pub mod session;
+pub mod tui;
+pub mod watch;

@@ -30,6 +30,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main screen: watches your crate, builds and tests on every save, and teaches.
+    Watch {
+        /// Poll for changes instead of waiting for file events (network file systems).
+        #[arg(long)]
+        poll: bool,
+    },
     /// Lists the tracks and stages, with where you stand.
     List {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
@@ -120,6 +126,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let course = load_course(cli.course.as_deref())?;
     match cli.command {
+        Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
         Command::List { format } => learner::list(course, format == ListFormat::Json),
         Command::Run { stage } => learner::run(course, stage.as_deref()),
         Command::Hint { stuck, yes } => learner::hint(course, stuck, yes),

@@ -92,23 +92,23 @@ pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
     let Some(last) = last.filter(|l| l.stage == stage.id) else {
         return stage_ladder();
     };
-    if let Some(message) = &last.error_message {
-        if let Some(entry) = lookup(last.error_code.as_deref(), message) {
-            let name = named_item(message);
-            let about = match &last.error_code {
-                Some(code) => format!("compiler error {code} ({})", entry.concept),
-                None => format!("a compiler error ({})", entry.concept),
-            };
-            return Ladder {
-                key: LadderKey::Error(entry.key.to_owned()),
-                about,
-                rungs: entry
-                    .rungs
-                    .iter()
-                    .map(|r| fill(r, name, last.error_line))
-                    .collect(),
-            };
-        }
+    if let Some(message) = &last.error_message
+        && let Some(entry) = lookup(last.error_code.as_deref(), message)
+    {
+        let name = named_item(message);
+        let about = match &last.error_code {
+            Some(code) => format!("compiler error {code} ({})", entry.concept),
+            None => format!("a compiler error ({})", entry.concept),
+        };
+        return Ladder {
+            key: LadderKey::Error(entry.key.to_owned()),
+            about,
+            rungs: entry
+                .rungs
+                .iter()
+                .map(|r| fill(r, name, last.error_line))
+                .collect(),
+        };
     }
     for name in &last.failing_tests {
         let (module, function) = name.rsplit_once("::").unwrap_or(("", name));

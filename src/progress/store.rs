@@ -84,13 +84,13 @@ impl ProgressStore {
         let version = toml::from_str::<toml::Table>(&text)
             .ok()
             .and_then(|t| t.get("version").and_then(toml::Value::as_integer));
-        if let Some(found) = version.and_then(|v| u32::try_from(v).ok()) {
-            if found > PROGRESS_VERSION {
-                return Err(ProgressError::FutureVersion {
-                    path: self.path.clone(),
-                    found,
-                });
-            }
+        if let Some(found) = version.and_then(|v| u32::try_from(v).ok())
+            && found > PROGRESS_VERSION
+        {
+            return Err(ProgressError::FutureVersion {
+                path: self.path.clone(),
+                found,
+            });
         }
         toml::from_str::<Progress>(&text).map_err(|err| {
             let line = err

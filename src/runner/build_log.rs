@@ -57,10 +57,10 @@ impl BuildLog {
             .unwrap_or_else(|_| Message::TextLine(line.to_owned()));
         match message {
             Message::CompilerMessage(msg) => {
-                if let Some(diagnostic) = reduce(&msg.message) {
-                    if self.diagnostics.len() < MAX_DIAGNOSTICS {
-                        self.diagnostics.push(diagnostic);
-                    }
+                if let Some(diagnostic) = reduce(&msg.message)
+                    && self.diagnostics.len() < MAX_DIAGNOSTICS
+                {
+                    self.diagnostics.push(diagnostic);
                 }
             }
             Message::CompilerArtifact(artifact) => {

@@ -89,7 +89,7 @@ pub enum Verdict {
 }
 
 /// Everything a run found out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     pub verdict: Verdict,
     pub diagnostics: Vec<Diagnostic>,

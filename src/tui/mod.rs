@@ -1,0 +1,404 @@
+//! `katas watch`: the learner's main screen, in the Elm architecture. One loop turns terminal
+//! events, file changes, signals and run results into [`Message`]s; [`update`] decides; the loop
+//! carries out the [`Effect`]s; [`view`] draws.
+
+mod markdown;
+mod model;
+mod theme;
+mod view;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use model::{
+    Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
+    update,
+};
+pub use view::view;
+
+use crate::course::{Course, StageRef};
+use crate::exit_codes;
+use crate::progress::StageStatus;
+use crate::runner;
+use crate::session::{Advance, Session};
+use crate::watch::{self, WatchKind};
+
+/// Options of `katas watch`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WatchOptions {
+    /// Poll for changes instead of waiting for file events.
+    pub poll: bool,
+}
+
+/// Why the screen cannot open.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(
+        "katas watch needs an interactive terminal ({0})\n    \
+         fix: run it in a terminal; in scripts and CI use `katas run` (one build and test) or `katas verify`"
+    )]
+    NoTerminal(&'static str),
+}
+
+/// Runs the watch screen until the learner quits.
+pub fn watch(course: Course, options: WatchOptions) -> anyhow::Result<u8> {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        return Err(WatchError::NoTerminal("CI is set").into());
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(WatchError::NoTerminal("standard input or output is not a terminal").into());
+    }
+    let mut session = Session::open(course)?;
+    let working = session.working();
+    session.enter(working.track)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let terminal = ratatui::try_init()?;
+    // From here on the terminal is raw: the guard restores it on every way out, errors included;
+    // ratatui's panic hook does it for panics.
+    let guard = Restore;
+    let result = runtime.block_on(App::new(session, options, no_color).run(terminal));
+    drop(guard);
+    result.map(|()| exit_codes::OK)
+}
+
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+struct App {
+    session: Session,
+    options: WatchOptions,
+    model: Model,
+    tx: mpsc::UnboundedSender<Message>,
+    rx: mpsc::UnboundedReceiver<Message>,
+    run: Option<CancellationToken>,
+    watcher: Option<watch::Watcher>,
+}
+
+impl App {
+    fn new(session: Session, options: WatchOptions, no_color: bool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let model = Model::new(WatchKind::Events, no_color);
+        Self {
+            session,
+            options,
+            model,
+            tx,
+            rx,
+            run: None,
+            watcher: None,
+        }
+    }
+
+    async fn run(mut self, mut terminal: DefaultTerminal) -> anyhow::Result<()> {
+        self.watch_working_crate();
+        self.spawn_signal_handlers();
+        self.send_snapshot();
+        let _ = self.tx.send(Message::SourcesChanged);
+        let mut events = EventStream::new();
+        loop {
+            terminal.draw(|frame| view(&self.model, frame))?;
+            let message = tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Message::Key(key),
+                    Some(Ok(Event::Resize(..))) => Message::Resize,
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) => return Err(err.into()),
+                    None => Message::Terminate,
+                },
+                Some(message) = self.rx.recv() => message,
+            };
+            for effect in update(&mut self.model, message) {
+                if effect == Effect::OpenEditor {
+                    // The editor needs the terminal, and all of its input: stop reading first.
+                    drop(events);
+                    self.open_editor(&mut terminal)?;
+                    events = EventStream::new();
+                    continue;
+                }
+                self.execute(effect);
+            }
+            if self.model.quit {
+                if let Some(run) = self.run.take() {
+                    run.cancel();
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    fn working(&self) -> StageRef {
+        self.session.working()
+    }
+
+    fn execute(&mut self, effect: Effect) {
+        match effect {
+            Effect::StartRun { id } => self.start_run(id),
+            Effect::Record { outcome } => {
+                let at = self.working();
+                if let Err(err) = self.session.record_run(at, &outcome) {
+                    self.notice(format!("{err:#}"));
+                }
+                self.send_snapshot();
+            }
+            Effect::AskHint { stuck } => {
+                let answer = self.session.hint(self.working(), stuck);
+                let _ = self.tx.send(Message::Hint(answer));
+            }
+            Effect::ShowHint {
+                answer,
+                index,
+                forced,
+            } => {
+                if let Err(err) =
+                    self.session
+                        .record_hint(self.working(), &answer.ladder, index, forced)
+                {
+                    self.notice(format!("{err:#}"));
+                }
+                self.send_snapshot();
+            }
+            Effect::Advance => {
+                let track = self.working().track;
+                match self.session.advance(track) {
+                    Ok(Advance::Moved(_)) => self.after_stage_change(),
+                    Ok(Advance::TrackDone) => self.notice(
+                        "You passed every stage of this track! Press l to pick another.".to_owned(),
+                    ),
+                    Ok(Advance::NotPassed(_)) => {
+                        self.notice("The next stage opens once this one passes.".to_owned())
+                    }
+                    Err(err) => self.notice(format!("{err:#}")),
+                }
+            }
+            Effect::SwitchTrack(track) => match self.session.enter(track) {
+                Ok(_) => {
+                    self.watch_working_crate();
+                    self.after_stage_change();
+                }
+                Err(err) => self.notice(format!("{err:#}")),
+            },
+            Effect::Adopt => match self.session.reset(self.working()) {
+                Ok(backup) => {
+                    self.after_stage_change();
+                    let kept = backup
+                        .map(|b| format!(" Your files are kept in {}.", b.display()))
+                        .unwrap_or_default();
+                    self.notice(format!(
+                        "Adopted the previous stage's reference solution.{kept}"
+                    ));
+                }
+                Err(err) => self.notice(format!("{err:#}")),
+            },
+            Effect::OpenEditor | Effect::Quit => {}
+        }
+    }
+
+    fn after_stage_change(&mut self) {
+        self.model.outcome = None;
+        self.send_snapshot();
+        let _ = self.tx.send(Message::SourcesChanged);
+    }
+
+    fn notice(&self, text: String) {
+        let _ = self.tx.send(Message::Notice(text));
+    }
+
+    /// Cancels the run in flight (its whole process group) and starts run `id`.
+    fn start_run(&mut self, id: u64) {
+        if let Some(old) = self.run.take() {
+            old.cancel();
+        }
+        let at = self.working();
+        if let Err(err) = self.session.enter(at.track) {
+            let _ = self.tx.send(Message::RunFailed {
+                id,
+                error: format!("{err:#}"),
+            });
+            return;
+        }
+        let cancel = CancellationToken::new();
+        self.run = Some(cancel.clone());
+        let request = self.session.run_request(at);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+            let progress = tx.clone();
+            let forward = tokio::spawn(async move {
+                while let Some(event) = events_rx.recv().await {
+                    let _ = progress.send(Message::RunProgress { id, event });
+                }
+            });
+            let result = runner::run(&request, &cancel, Some(events_tx)).await;
+            let _ = forward.await;
+            let message = match result {
+                Ok(outcome) => Message::RunFinished {
+                    id,
+                    outcome: Box::new(outcome),
+                },
+                Err(err) => Message::RunFailed {
+                    id,
+                    error: format!("{err:#}"),
+                },
+            };
+            let _ = tx.send(message);
+        });
+    }
+
+    /// (Re)starts watching the working track's crate.
+    fn watch_working_crate(&mut self) {
+        self.watcher = None;
+        let track = self.session.track(self.working());
+        let dir = self.session.course.crate_dir(track);
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel::<PathBuf>();
+        match watch::start(&dir, self.options.poll, raw_tx) {
+            Ok(watcher) => {
+                self.model.watch = watcher.kind.clone();
+                self.watcher = Some(watcher);
+                let tx = self.tx.clone();
+                tokio::spawn(watch::debounce(raw_rx, watch::DEBOUNCE, move |_| {
+                    let _ = tx.send(Message::SourcesChanged);
+                }));
+            }
+            Err(err) => {
+                self.model.watch = WatchKind::Polling {
+                    reason: "no file watching here".to_owned(),
+                };
+                self.notice(format!("{err:#}"));
+            }
+        }
+    }
+
+    fn spawn_signal_handlers(&self) {
+        #[cfg(unix)]
+        for kind in [
+            tokio::signal::unix::SignalKind::terminate(),
+            tokio::signal::unix::SignalKind::hangup(),
+        ] {
+            let tx = self.tx.clone();
+            if let Ok(mut signal) = tokio::signal::unix::signal(kind) {
+                tokio::spawn(async move {
+                    if signal.recv().await.is_some() {
+                        let _ = tx.send(Message::Terminate);
+                    }
+                });
+            }
+        }
+    }
+
+    fn send_snapshot(&self) {
+        let _ = self.tx.send(Message::Snapshot(snapshot(&self.session)));
+    }
+
+    /// Leaves the screen, runs `$VISUAL` or `$EDITOR` on the crate's `src/lib.rs`, comes back.
+    fn open_editor(&mut self, terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
+        let Some(editor) = std::env::var_os("VISUAL")
+            .or_else(|| std::env::var_os("EDITOR"))
+            .filter(|e| !e.is_empty())
+        else {
+            self.model.notice = Some("Set $EDITOR (or $VISUAL) to open files from here; or use your editor beside katas.".to_owned());
+            return Ok(());
+        };
+        let track = self.session.track(self.working());
+        let file = self.session.course.crate_dir(track).join("src/lib.rs");
+        ratatui::restore();
+        // `$EDITOR` may hold arguments ("code --wait"): split on whitespace, as git does.
+        let editor = editor.to_string_lossy().into_owned();
+        let mut words = editor.split_whitespace();
+        let status = match words.next() {
+            Some(program) => std::process::Command::new(program)
+                .args(words)
+                .arg(&file)
+                .status()
+                .map_err(|e| e.to_string()),
+            None => Err("empty $EDITOR".to_owned()),
+        };
+        *terminal = ratatui::try_init()?;
+        terminal.clear()?;
+        if let Err(err) = status {
+            self.model.notice = Some(format!("could not start the editor `{editor}`: {err}"));
+        }
+        Ok(())
+    }
+}
+
+/// What the screen shows of the session now.
+pub fn snapshot(session: &Session) -> Snapshot {
+    let course = &session.course;
+    let at = session.working();
+    let tracks = course
+        .tracks
+        .iter()
+        .map(|track| TrackView {
+            id: track.id.clone(),
+            title: track.title.clone(),
+            stages: (0..track.stages.len())
+                .map(|i| {
+                    (
+                        track.stages[i].id.clone(),
+                        track.stages[i].title.clone(),
+                        session.progress.status(track, i),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let track = session.track(at);
+    let stage = session.stage(at);
+    let passed = session.progress.is_passed(&track.id, &stage.id);
+    let hint = session.hint(at, false);
+    Snapshot {
+        course: course.name.clone(),
+        tracks,
+        at: Some(at),
+        stage_id: stage.id.clone(),
+        stage_title: stage.title.clone(),
+        brief: stage.brief.clone(),
+        reflection: stage.reflection.clone(),
+        passed,
+        edited_tests: session.edited_tests(at),
+        solution: solution_view(session, at, passed),
+        hints: hint.ladder.rungs[..hint.shown_before.min(hint.ladder.rungs.len())].to_vec(),
+        hints_about: hint.ladder.about,
+    }
+}
+
+/// The reference the learner may read: the working stage's once passed; else the previous
+/// stage's (which they passed), and that one may be adopted.
+fn solution_view(session: &Session, at: StageRef, passed: bool) -> Option<SolutionView> {
+    let track = session.track(at);
+    let (index, adoptable) = if passed {
+        (at.stage, false)
+    } else {
+        let previous = at.stage.checked_sub(1)?;
+        (
+            previous,
+            session.progress.status(track, previous) == StageStatus::Passed,
+        )
+    };
+    let stage = &track.stages[index];
+    let dir = session.course.solution_dir(track, stage);
+    let mut text = String::new();
+    for file in crate::fsutil::list_files(&dir).ok()? {
+        let contents = std::fs::read_to_string(dir.join(&file)).ok()?;
+        text.push_str(&format!("// ==== {} ====\n{contents}\n", file.display()));
+    }
+    Some(SolutionView {
+        stage: stage.id.clone(),
+        text,
+        adoptable,
+    })
+}

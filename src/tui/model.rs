@@ -1,0 +1,501 @@
+//! The TUI's state and its one vocabulary of change: `update(model, message) -> effects`.
+//!
+//! `update` is pure: no terminal, no file system, no clock. What it wants done comes back as
+//! [`Effect`]s, which the loop carries out and answers with more messages.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::course::StageRef;
+use crate::hints::{Confirm, Decision};
+use crate::progress::StageStatus;
+use crate::runner::{RunEvent, RunOutcome, Verdict};
+use crate::session::HintAnswer;
+use crate::watch::WatchKind;
+
+/// What the screen shows of the course, taken from the session after every change of progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub course: String,
+    pub tracks: Vec<TrackView>,
+    pub at: Option<StageRef>,
+    /// The working stage's brief (Markdown), title, reflection.
+    pub stage_id: String,
+    pub stage_title: String,
+    pub brief: String,
+    pub reflection: Vec<String>,
+    /// Whether the working stage has passed.
+    pub passed: bool,
+    /// Stages whose test files the learner changed.
+    pub edited_tests: Vec<String>,
+    /// The reference solution the learner may look at (`s`): the last passed stage's.
+    pub solution: Option<SolutionView>,
+    /// The rungs of the current ladder shown so far, and what they are about.
+    pub hints: Vec<String>,
+    pub hints_about: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackView {
+    pub id: String,
+    pub title: String,
+    pub stages: Vec<(String, String, StageStatus)>,
+}
+
+/// A reference solution's files, for reading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SolutionView {
+    pub stage: String,
+    pub text: String,
+    /// Whether adopting it is offered: it is the start of the working stage (the learner passed
+    /// the stage before and is stuck on this one).
+    pub adoptable: bool,
+}
+
+/// What a run is doing now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    Idle,
+    Building {
+        done: usize,
+        total: Option<usize>,
+        unit: Option<String>,
+    },
+    Testing {
+        tests: usize,
+    },
+}
+
+/// Which overlay, if any, is open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Main,
+    Help,
+    /// The list of tracks and stages, with the selected row.
+    List {
+        selected: usize,
+    },
+    /// A question waiting for y/n.
+    Confirm(Pending),
+    Solution {
+        scroll: u16,
+    },
+}
+
+/// What a confirmation is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Hint {
+        answer: HintAnswer,
+        index: usize,
+        forced: bool,
+    },
+    Adopt,
+}
+
+/// Which pane the arrow keys scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Brief,
+    Result,
+}
+
+/// The whole state of the screen.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub snapshot: Snapshot,
+    pub activity: Activity,
+    /// The id of the run in flight (results of older runs are stale and dropped).
+    pub run_id: u64,
+    pub running: bool,
+    pub outcome: Option<RunOutcome>,
+    pub mode: Mode,
+    pub focus: Focus,
+    pub brief_scroll: u16,
+    pub result_scroll: u16,
+    /// A one-line message for the learner (e.g. why a key did nothing).
+    pub notice: Option<String>,
+    pub watch: WatchKind,
+    pub no_color: bool,
+    pub quit: bool,
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Key(KeyEvent),
+    /// The terminal was resized: nothing to change but the next frame.
+    Resize,
+    /// The learner saved (debounced).
+    SourcesChanged,
+    Snapshot(Snapshot),
+    RunProgress {
+        id: u64,
+        event: RunEvent,
+    },
+    RunFinished {
+        id: u64,
+        outcome: Box<RunOutcome>,
+    },
+    /// The run could not happen at all (cargo missing...).
+    RunFailed {
+        id: u64,
+        error: String,
+    },
+    Hint(HintAnswer),
+    /// Something the learner should read, e.g. an error of an effect.
+    Notice(String),
+    /// SIGTERM or SIGHUP.
+    Terminate,
+}
+
+/// What the loop is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Cancel any run in flight and start run `id`.
+    StartRun {
+        id: u64,
+    },
+    /// Record the finished run in progress (and send a fresh snapshot).
+    Record {
+        outcome: Box<RunOutcome>,
+    },
+    /// Ask the hint engine (stuck: open the next rung without a new attempt).
+    AskHint {
+        stuck: bool,
+    },
+    /// Show and record a rung.
+    ShowHint {
+        answer: HintAnswer,
+        index: usize,
+        forced: bool,
+    },
+    /// Go to the next stage.
+    Advance,
+    /// Make another track the working one.
+    SwitchTrack(usize),
+    /// Adopt the reference solution of the stage before the working one.
+    Adopt,
+    OpenEditor,
+    Quit,
+}
+
+impl Model {
+    pub fn new(watch: WatchKind, no_color: bool) -> Self {
+        Self {
+            snapshot: Snapshot::default(),
+            activity: Activity::Idle,
+            run_id: 0,
+            running: false,
+            outcome: None,
+            mode: Mode::Main,
+            focus: Focus::Result,
+            brief_scroll: 0,
+            result_scroll: 0,
+            notice: None,
+            watch,
+            no_color,
+            quit: false,
+        }
+    }
+
+    fn start_run(&mut self) -> Effect {
+        self.run_id += 1;
+        self.running = true;
+        self.activity = Activity::Building {
+            done: 0,
+            total: None,
+            unit: None,
+        };
+        Effect::StartRun { id: self.run_id }
+    }
+
+    /// Whether the latest verdict is a pass of the working stage.
+    pub fn passed(&self) -> bool {
+        self.snapshot.passed && !self.running
+    }
+
+    /// The rows of the list overlay: a track row, then its stages.
+    pub fn list_rows(&self) -> Vec<(usize, Option<usize>)> {
+        let mut rows = Vec::new();
+        for (t, track) in self.snapshot.tracks.iter().enumerate() {
+            rows.push((t, None));
+            rows.extend((0..track.stages.len()).map(|s| (t, Some(s))));
+        }
+        rows
+    }
+}
+
+/// Applies a message to the model and says what the loop must do.
+pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
+    match message {
+        Message::Key(key) => on_key(model, key),
+        Message::Resize => Vec::new(),
+        Message::SourcesChanged => {
+            model.notice = None;
+            vec![model.start_run()]
+        }
+        Message::Snapshot(snapshot) => {
+            if snapshot.at != model.snapshot.at {
+                model.brief_scroll = 0;
+                model.result_scroll = 0;
+            }
+            model.snapshot = snapshot;
+            Vec::new()
+        }
+        Message::RunProgress { id, event } if id == model.run_id => {
+            model.activity = match event {
+                RunEvent::Building { done, total, unit } => {
+                    Activity::Building { done, total, unit }
+                }
+                RunEvent::Testing { tests } => Activity::Testing { tests },
+            };
+            Vec::new()
+        }
+        Message::RunFinished { id, outcome } if id == model.run_id => {
+            model.running = false;
+            model.activity = Activity::Idle;
+            model.result_scroll = 0;
+            if outcome.verdict == Verdict::Cancelled {
+                return Vec::new();
+            }
+            model.outcome = Some((*outcome).clone());
+            vec![Effect::Record { outcome }]
+        }
+        Message::RunFailed { id, error } if id == model.run_id => {
+            model.running = false;
+            model.activity = Activity::Idle;
+            model.notice = Some(error);
+            Vec::new()
+        }
+        Message::RunProgress { .. } | Message::RunFinished { .. } | Message::RunFailed { .. } => {
+            Vec::new()
+        }
+        Message::Hint(answer) => on_hint(model, answer),
+        Message::Notice(text) => {
+            model.notice = Some(text);
+            Vec::new()
+        }
+        Message::Terminate => {
+            model.quit = true;
+            vec![Effect::Quit]
+        }
+    }
+}
+
+fn on_hint(model: &mut Model, answer: HintAnswer) -> Vec<Effect> {
+    match &answer.decision {
+        Decision::Show { index, confirm } if confirm.is_empty() => {
+            let index = *index;
+            vec![Effect::ShowHint {
+                answer,
+                index,
+                forced: false,
+            }]
+        }
+        Decision::Show { index, confirm } => {
+            let (index, forced) = (*index, confirm.contains(&Confirm::Stuck));
+            model.mode = Mode::Confirm(Pending::Hint {
+                answer,
+                index,
+                forced,
+            });
+            Vec::new()
+        }
+        Decision::Wait { shown } => {
+            model.notice = Some(format!(
+                "Think about question {shown} first: change something and save, and the next one opens. Truly stuck? Press H."
+            ));
+            Vec::new()
+        }
+        Decision::Exhausted => {
+            model.notice = Some("That was the whole ladder. Re-read the brief's Code section, or press s for the previous stage's reference.".to_owned());
+            Vec::new()
+        }
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+    if ctrl_c {
+        model.quit = true;
+        return vec![Effect::Quit];
+    }
+    match model.mode.clone() {
+        Mode::Main => on_main_key(model, key),
+        Mode::Help => {
+            model.mode = Mode::Main;
+            Vec::new()
+        }
+        Mode::List { selected } => on_list_key(model, key, selected),
+        Mode::Confirm(pending) => {
+            model.mode = Mode::Main;
+            match key.code {
+                KeyCode::Char('y' | 'Y') => match pending {
+                    Pending::Hint {
+                        answer,
+                        index,
+                        forced,
+                    } => vec![Effect::ShowHint {
+                        answer,
+                        index,
+                        forced,
+                    }],
+                    Pending::Adopt => vec![Effect::Adopt],
+                },
+                _ => {
+                    model.notice =
+                        Some("Not now - keep going, you may be closer than you think.".to_owned());
+                    Vec::new()
+                }
+            }
+        }
+        Mode::Solution { scroll } => match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                model.mode = Mode::Solution {
+                    scroll: scroll.saturating_add(1),
+                };
+                Vec::new()
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                model.mode = Mode::Solution {
+                    scroll: scroll.saturating_sub(1),
+                };
+                Vec::new()
+            }
+            KeyCode::PageDown => {
+                model.mode = Mode::Solution {
+                    scroll: scroll.saturating_add(10),
+                };
+                Vec::new()
+            }
+            KeyCode::PageUp => {
+                model.mode = Mode::Solution {
+                    scroll: scroll.saturating_sub(10),
+                };
+                Vec::new()
+            }
+            KeyCode::Char('a')
+                if model
+                    .snapshot
+                    .solution
+                    .as_ref()
+                    .is_some_and(|s| s.adoptable) =>
+            {
+                model.mode = Mode::Confirm(Pending::Adopt);
+                Vec::new()
+            }
+            _ => {
+                model.mode = Mode::Main;
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn on_main_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    model.notice = None;
+    match key.code {
+        KeyCode::Char('q') => {
+            model.quit = true;
+            vec![Effect::Quit]
+        }
+        KeyCode::Char('r') => vec![model.start_run()],
+        KeyCode::Char('h') => vec![Effect::AskHint { stuck: false }],
+        KeyCode::Char('H') => vec![Effect::AskHint { stuck: true }],
+        KeyCode::Char('n') if model.passed() => vec![Effect::Advance],
+        KeyCode::Char('n') => {
+            model.notice = Some("The next stage opens once this one passes.".to_owned());
+            Vec::new()
+        }
+        KeyCode::Char('l') => {
+            let selected = model
+                .list_rows()
+                .iter()
+                .position(|&(t, s)| {
+                    Some(StageRef {
+                        track: t,
+                        stage: s.unwrap_or(0),
+                    }) == model.snapshot.at
+                        && s.is_some()
+                })
+                .unwrap_or(0);
+            model.mode = Mode::List { selected };
+            Vec::new()
+        }
+        KeyCode::Char('s') if model.snapshot.solution.is_some() => {
+            model.mode = Mode::Solution { scroll: 0 };
+            Vec::new()
+        }
+        KeyCode::Char('s') => {
+            model.notice = Some("Reference solutions open for stages you have passed.".to_owned());
+            Vec::new()
+        }
+        KeyCode::Char('e') => vec![Effect::OpenEditor],
+        KeyCode::Char('?') => {
+            model.mode = Mode::Help;
+            Vec::new()
+        }
+        KeyCode::Tab => {
+            model.focus = if model.focus == Focus::Brief {
+                Focus::Result
+            } else {
+                Focus::Brief
+            };
+            Vec::new()
+        }
+        KeyCode::Down | KeyCode::Char('j') => scroll(model, 1),
+        KeyCode::Up | KeyCode::Char('k') => scroll(model, -1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll(model, 10),
+        KeyCode::PageUp => scroll(model, -10),
+        _ => Vec::new(),
+    }
+}
+
+fn scroll(model: &mut Model, by: i32) -> Vec<Effect> {
+    let target = match model.focus {
+        Focus::Brief => &mut model.brief_scroll,
+        Focus::Result => &mut model.result_scroll,
+    };
+    *target = u16::try_from((i32::from(*target) + by).max(0)).unwrap_or(u16::MAX);
+    Vec::new()
+}
+
+fn on_list_key(model: &mut Model, key: KeyEvent, selected: usize) -> Vec<Effect> {
+    let rows = model.list_rows();
+    match key.code {
+        KeyCode::Down | KeyCode::Char('j') => {
+            model.mode = Mode::List {
+                selected: (selected + 1).min(rows.len().saturating_sub(1)),
+            };
+            Vec::new()
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            model.mode = Mode::List {
+                selected: selected.saturating_sub(1),
+            };
+            Vec::new()
+        }
+        KeyCode::Enter => {
+            model.mode = Mode::Main;
+            let Some(&(track, stage)) = rows.get(selected) else {
+                return Vec::new();
+            };
+            let status = stage
+                .and_then(|s| model.snapshot.tracks[track].stages.get(s))
+                .map(|s| s.2);
+            if status == Some(StageStatus::Locked) {
+                model.notice =
+                    Some("That stage is locked: pass the ones before it first.".to_owned());
+                return Vec::new();
+            }
+            if model.snapshot.at.is_some_and(|at| at.track == track) {
+                return Vec::new();
+            }
+            vec![Effect::SwitchTrack(track)]
+        }
+        _ => {
+            model.mode = Mode::Main;
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! File events to debounced "sources changed" signals.
+//!
+//! Watches a track's crate with notify (inotify, FSEvents, ...), keeps only events that can
+//! change a build (Rust files, manifests), and merges the several events of one save - editors
+//! write more than once, and atomic saves write a temporary file and rename it over - into one
+//! signal after a short quiet period. On file systems where events do not arrive (NFS, SMB, the
+//! 9p mounts of WSL2) it polls instead, and says so.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{Event, RecursiveMode};
+use tokio::sync::mpsc;
+
+/// The quiet time that ends a save: long enough to merge an editor's writes of one save, short
+/// enough to be unnoticeable.
+pub const DEBOUNCE: Duration = Duration::from_millis(20);
+
+/// How often the polling fallback looks at the files.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How the crate is watched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchKind {
+    /// File-system events: instant, and no work while nothing changes.
+    Events,
+    /// Polling, and why.
+    Polling { reason: String },
+}
+
+/// A running watcher; dropping it stops watching.
+pub struct Watcher {
+    _inner: Box<dyn notify::Watcher + Send>,
+    pub kind: WatchKind,
+}
+
+/// Why watching could not start at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {} for changes; press `r` to run by hand", path.display())]
+pub struct WatchError {
+    path: PathBuf,
+    #[source]
+    source: notify::Error,
+}
+
+/// Watches `dir` recursively and sends the path of every relevant change to `tx`.
+pub fn start(
+    dir: &Path,
+    force_poll: bool,
+    tx: mpsc::UnboundedSender<PathBuf>,
+) -> Result<Watcher, WatchError> {
+    let root = dir.to_path_buf();
+    let handler = move |result: notify::Result<Event>| {
+        let Ok(event) = result else { return };
+        if !is_change(&event.kind) {
+            return;
+        }
+        for path in event.paths {
+            if is_source(&root, &path) {
+                let _ = tx.send(path);
+            }
+        }
+    };
+    let error = |source| WatchError {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let poll_reason = if force_poll {
+        Some("asked for with --poll".to_owned())
+    } else {
+        network_file_system(dir)
+    };
+    let (mut inner, kind): (Box<dyn notify::Watcher + Send>, WatchKind) = match poll_reason {
+        Some(reason) => {
+            let config = notify::Config::default()
+                .with_poll_interval(POLL_INTERVAL)
+                .with_compare_contents(false);
+            (
+                Box::new(notify::PollWatcher::new(handler, config).map_err(error)?),
+                WatchKind::Polling { reason },
+            )
+        }
+        None => (
+            Box::new(notify::recommended_watcher(handler).map_err(error)?),
+            WatchKind::Events,
+        ),
+    };
+    inner.watch(dir, RecursiveMode::Recursive).map_err(error)?;
+    Ok(Watcher {
+        _inner: inner,
+        kind,
+    })
+}
+
+/// Writes, creations, removals and renames count; reads and metadata-only changes do not.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        _ => false,
+    }
+}
+
+/// Rust sources and manifests outside build output; not editors' temporary files.
+pub fn is_source(root: &Path, path: &Path) -> bool {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    if relative
+        .components()
+        .any(|c| c.as_os_str() == "target" || c.as_os_str() == ".git")
+    {
+        return false;
+    }
+    let name = relative
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name.starts_with('.') {
+        return false;
+    }
+    name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock"
+}
+
+/// Merges bursts of changes: waits for a first change, then for `quiet` without another, and
+/// calls `emit` once with every path seen. Ends when the sender is dropped.
+pub async fn debounce(
+    mut raw: mpsc::UnboundedReceiver<PathBuf>,
+    quiet: Duration,
+    mut emit: impl FnMut(Vec<PathBuf>),
+) {
+    while let Some(first) = raw.recv().await {
+        let mut batch = vec![first];
+        loop {
+            match tokio::time::timeout(quiet, raw.recv()).await {
+                Ok(Some(path)) => batch.push(path),
+                Ok(None) => {
+                    emit(batch);
+                    return;
+                }
+                Err(_) => break,
+            }
+        }
+        batch.sort();
+        batch.dedup();
+        emit(batch);
+    }
+}
+
+/// The name of a network file system the folder is on, where file events are unreliable.
+#[cfg(target_os = "linux")]
+fn network_file_system(dir: &Path) -> Option<String> {
+    use nix::sys::statfs::{FsType, statfs};
+    // Magic numbers from statfs(2): NFS, SMB, SMB2, CIFS, 9P (WSL2's /mnt/c), FUSE (sshfs...).
+    const REMOTE: &[(i64, &str)] = &[
+        (0x6969, "NFS"),
+        (0x517B, "SMB"),
+        (0xFE53_4D42, "SMB2"),
+        (0xFF53_4D42, "CIFS"),
+        (0x0102_1997, "9p (a Windows drive under WSL)"),
+        (0x6573_5546, "FUSE"),
+    ];
+    let kind: FsType = statfs(dir).ok()?.filesystem_type();
+    #[allow(clippy::unnecessary_cast)] // the field's integer type differs between libc targets
+    let magic = kind.0 as i64;
+    REMOTE
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map(|(_, name)| format!("{name} file system: file events do not arrive there"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn network_file_system(_dir: &Path) -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sources_outside_build_output_count() {
+        let root = Path::new("/c/exercises/kv");
+        assert!(is_source(root, Path::new("/c/exercises/kv/src/lib.rs")));
+        assert!(is_source(root, Path::new("/c/exercises/kv/Cargo.toml")));
+        assert!(!is_source(
+            root,
+            Path::new("/c/exercises/kv/target/debug/build/x.rs")
+        ));
+        assert!(!is_source(
+            root,
+            Path::new("/c/exercises/kv/src/.lib.rs.swp")
+        ));
+        assert!(!is_source(root, Path::new("/c/exercises/kv/src/4913")));
+        assert!(!is_source(root, Path::new("/c/exercises/kv/notes.md")));
+    }
+
+    async fn batches(gaps_ms: &[u64]) -> Vec<usize> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(debounce(rx, DEBOUNCE, move |batch| {
+            let _ = out_tx.send(batch.len());
+        }));
+        for (i, gap) in gaps_ms.iter().enumerate() {
+            tokio::time::sleep(Duration::from_millis(*gap)).await;
+            tx.send(PathBuf::from(format!("src/f{i}.rs"))).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(tx);
+        task.await.unwrap();
+        let mut sizes = Vec::new();
+        while let Ok(size) = out_rx.try_recv() {
+            sizes.push(size);
+        }
+        sizes
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn five_writes_within_fifty_milliseconds_are_one_change() {
+        assert_eq!(batches(&[0, 12, 12, 12, 12]).await, [5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_apart_are_separate_changes() {
+        assert_eq!(batches(&[0, 100, 100]).await, [1, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_real_atomic_save_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _watcher = start(dir.path(), false, tx).unwrap();
+        // Write a temporary file and rename it over the source, as vim and VS Code do.
+        let tmp = dir.path().join("src/.lib.rs.tmp");
+        std::fs::write(&tmp, "pub fn x() {}").unwrap();
+        std::fs::rename(&tmp, dir.path().join("src/lib.rs")).unwrap();
+        let seen = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(seen.ends_with("src/lib.rs"), "{}", seen.display());
+    }
+}
