@@ -571,7 +571,11 @@ impl<N: Node> Sim<N> {
                         timer: timer.clone(),
                     },
                 );
+                let pushed = self.trace.total();
                 self.run_handler(node, Call::Timer(timer));
+                // A timer that did nothing visible (no message, reply or note) is noise in a
+                // timeline: drop its row.
+                self.trace.forget_last_if(pushed);
             }
             Event::ClientWake(client) => self.client_wake(client.0 as usize),
             Event::ClientTimeout { rid, attempt } => self.client_timeout(rid, attempt),

@@ -224,6 +224,18 @@ impl<N: Node> Trace<N> {
         self.total += 1;
     }
 
+    /// How many entries were ever pushed.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Forgets the last entry if it is the one numbered `total` (i.e. nothing came after it).
+    pub(crate) fn forget_last_if(&mut self, total: u64) {
+        if self.total == total && self.entries.pop_back().is_some() {
+            self.total -= 1;
+        }
+    }
+
     /// Every retained entry, rendered one per line (for determinism checks and debugging).
     pub(crate) fn lines(&self) -> Vec<String> {
         self.entries
