@@ -402,3 +402,6 @@ fn solution_view(session: &Session, at: StageRef, passed: bool) -> Option<Soluti
         adoptable,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+//! `katas watch` end to end, in a pseudo-terminal read through a terminal emulator (`vt100`): a
+//! learner's session from a failing stage to the next one, and a save in the middle of a run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+/// A running `katas watch` and the screen it draws.
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Screen {
+    fn start(course: &Path) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_katas"));
+        cmd.arg("watch");
+        cmd.cwd(course);
+        cmd.env_remove("CI");
+        cmd.env_remove("KATAS_COURSE");
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let feed = Arc::clone(&parser);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Self {
+            parser,
+            writer,
+            child,
+            master: pair.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`, or fails with the screen as it is.
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline {
+            if self.contents().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the screen never showed {text:?}; it shows:\n{}",
+            self.contents()
+        );
+    }
+
+    fn press(&mut self, key: &str) {
+        self.writer.write_all(key.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits for the process to end and returns whether it succeeded.
+    fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "katas watch did not exit; the screen shows:\n{}",
+            self.contents()
+        );
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Writes a file the way vim and VS Code save: a temporary file renamed over the old one.
+fn atomic_save(path: &Path, contents: &str) {
+    let tmp = path.with_extension("rs.katas-test-tmp");
+    std::fs::write(&tmp, contents).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn solution(stage: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mini/solutions/counter")
+        .join(stage)
+        .join("src/lib.rs");
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn a_learner_goes_from_failure_to_the_next_stage_and_quits_cleanly() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start(&root);
+    screen.wait_for("1 of 2 tests pass - count");
+    screen.wait_for("✗ count::counts_each_bump");
+
+    atomic_save(
+        &root.join("exercises/counter/src/lib.rs"),
+        &solution("count"),
+    );
+    screen.wait_for("Stage passed!");
+    screen.wait_for("What happens to the count when the process restarts?");
+
+    screen.press("n");
+    screen.wait_for("stage 2 of 2: Resetting");
+    screen.wait_for("compile error");
+
+    screen.press("q");
+    assert!(screen.wait_exit(), "katas watch exits with success on q");
+    let parser = screen.parser.lock().unwrap();
+    assert!(
+        !parser.screen().alternate_screen(),
+        "the alternate screen was left"
+    );
+    assert!(!parser.screen().hide_cursor(), "the cursor is shown again");
+    drop(parser);
+    let termios = screen.master.get_termios().expect("termios of the pty");
+    let flags = termios.local_flags.bits();
+    assert_ne!(
+        flags & libc::ICANON,
+        0,
+        "raw mode is off: canonical input is back"
+    );
+    assert_ne!(flags & libc::ECHO, 0, "raw mode is off: echo is back");
+}
+
+#[test]
+fn a_save_during_a_run_gives_one_verdict_for_the_newest_file() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start(&root);
+    screen.wait_for("1 of 2 tests pass - count");
+    let state = root.join(".katas/state.toml");
+    let runs = || {
+        let text = std::fs::read_to_string(&state).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("runs = ").map(|n| n.parse::<u32>().unwrap()))
+            .unwrap_or(0)
+    };
+    let before = runs();
+
+    // A slow and wrong counter: its tests take seconds. Save it, and while it runs, save the
+    // right one.
+    let slow = solution("count").replace(
+        "self.count += 1;",
+        "std::thread::sleep(std::time::Duration::from_secs(4));",
+    );
+    let lib = root.join("exercises/counter/src/lib.rs");
+    atomic_save(&lib, &slow);
+    screen.wait_for("running 2 tests");
+    atomic_save(&lib, &solution("count"));
+    screen.wait_for("Stage passed!");
+    assert_eq!(
+        runs(),
+        before + 1,
+        "the slow run was cancelled, not recorded: one verdict, for the newest file"
+    );
+    screen.press("q");
+    assert!(screen.wait_exit());
+}
