@@ -20,7 +20,10 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn main() {
     let track = std::env::var("KATAS_BENCH_TRACK").unwrap_or_else(|_| "kv_store".to_owned());
-    let samples: usize = std::env::var("KATAS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let samples: usize = std::env::var("KATAS_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("course");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -33,7 +36,14 @@ fn main() {
     let katas = env!("CARGO_BIN_EXE_katas");
     let crate_dir = root.join("exercises").join(&track);
     let first_stage = first_stage(&root, &track);
-    copy(&root.join("solutions").join(&track).join(&first_stage).join("src"), &crate_dir.join("src"));
+    copy(
+        &root
+            .join("solutions")
+            .join(&track)
+            .join(&first_stage)
+            .join("src"),
+        &crate_dir.join("src"),
+    );
     // katas' build folder for this course: point it at the warm one.
     #[cfg(unix)]
     std::os::unix::fs::symlink(&target, root.join(".katas/target")).unwrap();
@@ -61,8 +71,14 @@ fn main() {
         edit();
         time(|| run(Command::new(katas).arg("run").current_dir(&root)))
     });
-    println!("bare `cargo test --test stages` after an edit: {:>7.1} ms", ms(bare_stages));
-    println!("bare `cargo test` (all targets, doc tests) : {:>7.1} ms", ms(bare_all));
+    println!(
+        "bare `cargo test --test stages` after an edit: {:>7.1} ms",
+        ms(bare_stages)
+    );
+    println!(
+        "bare `cargo test` (all targets, doc tests) : {:>7.1} ms",
+        ms(bare_all)
+    );
     println!(
         "`katas run` after an edit                    : {:>7.1} ms  ({:+.1} ms, {:.3}x bare --test stages)",
         ms(katas_run),
@@ -71,13 +87,40 @@ fn main() {
     );
 
     #[cfg(unix)]
-    watch_figures(katas, &root, &track, &first_stage, &lib, &original, samples, bare_stages, bare_all);
+    watch_figures(
+        katas,
+        &root,
+        &track,
+        &first_stage,
+        &lib,
+        &original,
+        samples,
+        bare_stages,
+        bare_all,
+    );
 }
 
 #[cfg(unix)]
 #[allow(clippy::too_many_arguments)]
-fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path, original: &str, samples: usize, bare_stages: Duration, bare_all: Duration) {
-    let pair = native_pty_system().openpty(PtySize { rows: 40, cols: 120, pixel_width: 0, pixel_height: 0 }).unwrap();
+fn watch_figures(
+    katas: &str,
+    root: &Path,
+    track: &str,
+    stage: &str,
+    lib: &Path,
+    original: &str,
+    samples: usize,
+    bare_stages: Duration,
+    bare_all: Duration,
+) {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
     let mut cmd = CommandBuilder::new(katas);
     cmd.arg("watch");
     cmd.cwd(root);
@@ -94,12 +137,20 @@ fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path,
     let runs = || {
         let text = std::fs::read_to_string(&state).unwrap_or_default();
         let section = format!("[tracks.{track}.stages.{stage}]");
-        text.split(&section).nth(1).and_then(|s| s.lines().find_map(|l| l.strip_prefix("runs = ").and_then(|n| n.parse::<u32>().ok()))).unwrap_or(0)
+        text.split(&section)
+            .nth(1)
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.strip_prefix("runs = ")
+                        .and_then(|n| n.parse::<u32>().ok())
+                })
+            })
+            .unwrap_or(0)
     };
     let wait_runs = |target: u32| {
         let deadline = Instant::now() + Duration::from_secs(120);
         while runs() < target && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_micros(500));
+            std::thread::sleep(Duration::from_millis(2));
         }
     };
     wait_runs(runs().max(1));
@@ -121,7 +172,12 @@ fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path,
         std::thread::sleep(Duration::from_millis(300));
         elapsed
     });
-    println!("\n`katas watch` save-to-verdict (atomic save -> verdict recorded): {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)", ms(save_to_verdict), ms(save_to_verdict) - ms(bare_stages), ms(save_to_verdict) - ms(bare_all));
+    println!(
+        "\n`katas watch` save-to-verdict (atomic save -> verdict recorded): {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
+        ms(save_to_verdict),
+        ms(save_to_verdict) - ms(bare_stages),
+        ms(save_to_verdict) - ms(bare_all)
+    );
 
     // A save during a build: the second save lands while the first one's build runs; its
     // verdict must come within bare-cargo time of it (cancel and restart, not wait).
@@ -136,7 +192,11 @@ fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path,
         std::thread::sleep(Duration::from_millis(300));
         elapsed
     });
-    println!("a save during a build: second save -> its verdict               : {:>7.1} ms  ({:+.1} ms vs bare --test stages)", ms(during), ms(during) - ms(bare_stages));
+    println!(
+        "a save during a build: second save -> its verdict               : {:>7.1} ms  ({:+.1} ms vs bare --test stages)",
+        ms(during),
+        ms(during) - ms(bare_stages)
+    );
 
     let before = runs();
     for i in 0..5 {
@@ -144,15 +204,35 @@ fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path,
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_secs(3));
-    println!("five writes within 50 ms started {} run(s)", runs() - before);
+    println!(
+        "five writes within 50 ms started {} run(s)",
+        runs() - before
+    );
 
     let ticks = |pid: u32| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-        fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        fields
+            .get(11)
+            .and_then(|u| u.parse::<u64>().ok())
+            .unwrap_or(0)
+            + fields
+                .get(12)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
     };
     std::thread::sleep(Duration::from_secs(2));
-    let idle = Duration::from_secs(std::env::var("KATAS_BENCH_IDLE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30));
+    let idle = Duration::from_secs(
+        std::env::var("KATAS_BENCH_IDLE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    );
     let start_ticks = ticks(pid);
     std::thread::sleep(idle);
     let used = ticks(pid) - start_ticks;
@@ -167,14 +247,25 @@ fn watch_figures(katas: &str, root: &Path, track: &str, stage: &str, lib: &Path,
 
 fn first_stage(root: &Path, track: &str) -> String {
     let info = std::fs::read_to_string(root.join("info.toml")).unwrap();
-    let after = info.split(&format!("id = \"{track}\"")).nth(1).expect("no such track");
-    let stages = after.lines().find(|l| l.trim_start().starts_with("stages")).unwrap();
+    let after = info
+        .split(&format!("id = \"{track}\""))
+        .nth(1)
+        .expect("no such track");
+    let stages = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("stages"))
+        .unwrap();
     stages.split('"').nth(1).unwrap().to_owned()
 }
 
 fn cargo_test(crate_dir: &Path, target: &Path) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.arg("test").arg("-q").arg("--target-dir").arg(target).current_dir(crate_dir);
+    command
+        .arg("test")
+        .arg("-q")
+        .arg("--target-dir")
+        .arg(target)
+        .current_dir(crate_dir);
     command
 }
 
@@ -200,7 +291,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn copy(from: &Path, to: &PathBuf) {
-    let Ok(meta) = std::fs::metadata(from) else { return };
+    let Ok(meta) = std::fs::metadata(from) else {
+        return;
+    };
     if meta.is_file() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(from, to).unwrap();

@@ -309,10 +309,11 @@ impl Session {
     }
 
     /// The last run is a cache for hints: losing it costs only the precision of the next hint,
-    /// so a failure to write or read it is not an error.
+    /// so a failure to write or read it is not an error, and it is not synced to disk (that
+    /// would cost every run a flush).
     fn save_summary(&self, summary: &RunSummary) {
         if let Ok(json) = serde_json::to_vec_pretty(summary) {
-            let _ = crate::fsutil::write_atomic(&self.summary_path(), &json);
+            let _ = std::fs::write(self.summary_path(), json);
         }
     }
 

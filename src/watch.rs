@@ -20,6 +20,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(20);
 /// How often the polling fallback looks at the files.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// The folders of a crate that hold sources.
+const SOURCE_DIRS: &[&str] = &["src", "tests", "examples", "benches"];
+
 /// How the crate is watched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchKind {

@@ -406,3 +406,20 @@ fn dev_check_holds_ladders_to_the_teaching_rules() {
         "{stdout}"
     );
 }
+
+#[test]
+fn watch_without_a_terminal_says_what_to_use_instead_and_does_not_hang() {
+    let (_dir, root) = course("mini");
+    let (code, _, stderr) = output(&root, &["watch"]);
+    assert_eq!(code, i32::from(exit_codes::KATAS_ERROR));
+    assert!(
+        stderr.contains("needs an interactive terminal") && stderr.contains("katas run"),
+        "{stderr}"
+    );
+    let out = common::katas(&root)
+        .arg("watch")
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CI is set"));
+}

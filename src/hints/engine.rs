@@ -281,6 +281,35 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_are_filled_from_a_real_recorded_diagnostic() {
+        // cargo's own JSON for a use-after-move of `entry` (see runner/testdata).
+        let log = crate::runner::BuildLog::parse(
+            include_str!("../runner/testdata/e0382.jsonl").as_bytes(),
+            "stages",
+        );
+        let error = log.errors().next().unwrap();
+        let last = RunSummary {
+            error_code: error.code.clone(),
+            error_message: Some(error.message.clone()),
+            error_line: error.line,
+            ..summary()
+        };
+        let ladder = choose(&stage(), Some(&last));
+        assert_eq!(ladder.about, "compiler error E0382 (ownership)");
+        let line = format!("line {}", error.line.unwrap());
+        assert!(
+            ladder.rungs[0].contains("`entry`") && ladder.rungs[0].contains(&line),
+            "{}",
+            ladder.rungs[0]
+        );
+        assert!(
+            ladder.rungs.iter().all(|r| !r.contains('{')),
+            "no placeholder is left: {:?}",
+            ladder.rungs
+        );
+    }
+
+    #[test]
     fn a_failing_test_with_a_ladder_picks_that_ladder() {
         let last = RunSummary {
             failing_tests: vec![

@@ -193,35 +193,46 @@ pub async fn run(
         time: request.test_time_limit,
         output_cap: request.output_cap,
     };
-    let listing = process::run(
-        test_command(request, &executable, true),
-        limits,
-        cancel,
-        None,
-    )
-    .await
-    .map_err(|source| spawn_error(&executable, source))?;
-    if listing.ended == Ended::Cancelled {
-        return Ok(with(outcome, Verdict::Cancelled));
-    }
-    let listed = parse_list(&listing.stdout.text());
-    if let Some(tx) = &events {
-        let _ = tx.send(RunEvent::Testing {
-            tests: listed.len(),
-        });
-    }
+    // The run itself says how many tests it runs ("running 7 tests"): pass that on as it comes.
+    let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
+    let progress = events.clone();
+    let announcer = tokio::spawn(async move {
+        while let Some(line) = lines_rx.recv().await {
+            if let (Some(tests), Some(tx)) = (running_count(&line), &progress) {
+                let _ = tx.send(RunEvent::Testing { tests });
+            }
+        }
+    });
     let run = process::run(
         test_command(request, &executable, false),
         limits,
         cancel,
-        None,
+        Some(lines_tx),
     )
     .await
     .map_err(|source| spawn_error(&executable, source))?;
+    let _ = announcer.await;
     outcome.test_time = run.elapsed;
     outcome.truncated = run.stdout.dropped > 0 || run.stderr.dropped > 0;
     let stdout = run.stdout.text();
-    outcome.tests = parse_run(&stdout, &listed);
+    outcome.tests = parse_run(&stdout, &[]);
+    let expected = stdout.lines().find_map(running_count);
+    let complete = expected.is_some_and(|n| n == outcome.tests.len());
+    if !complete && run.ended != Ended::Cancelled {
+        // Some tests printed no result (killed at the limit, or the process exited early): ask
+        // the binary for its list, so the missing ones are named as not finished. Only here,
+        // off the common path, because it costs a second start of the binary.
+        let listing = process::run(
+            test_command(request, &executable, true),
+            limits,
+            cancel,
+            None,
+        )
+        .await
+        .map_err(|source| spawn_error(&executable, source))?;
+        let listed = parse_list(&listing.stdout.text());
+        outcome.tests = parse_run(&stdout, &listed);
+    }
     outcome.test_output = run.stderr.text();
     if outcome.truncated {
         outcome.test_output.push_str(&format!(
@@ -242,6 +253,15 @@ pub async fn run(
         Ended::Exited(_) => Verdict::Failed,
     };
     Ok(with(outcome, verdict))
+}
+
+/// `N` from libtest's "running N tests" line.
+fn running_count(line: &str) -> Option<usize> {
+    let rest = line.strip_prefix("running ")?;
+    let (count, word) = rest.split_once(' ')?;
+    matches!(word.trim(), "test" | "tests")
+        .then(|| count.parse().ok())
+        .flatten()
 }
 
 fn with(mut outcome: RunOutcome, verdict: Verdict) -> RunOutcome {

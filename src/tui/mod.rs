@@ -109,8 +109,14 @@ impl App {
         self.send_snapshot();
         let _ = self.tx.send(Message::SourcesChanged);
         let mut events = EventStream::new();
+        // Effects that can wait until the screen shows what just happened: recording a verdict
+        // costs a flush to disk, and the learner should not wait for it to see the verdict.
+        let mut after_draw: Vec<Effect> = Vec::new();
         loop {
             terminal.draw(|frame| view(&self.model, frame))?;
+            for effect in after_draw.drain(..) {
+                self.execute(effect);
+            }
             let message = tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Message::Key(key),
@@ -127,6 +133,10 @@ impl App {
                     drop(events);
                     self.open_editor(&mut terminal)?;
                     events = EventStream::new();
+                    continue;
+                }
+                if matches!(effect, Effect::Record { .. }) {
+                    after_draw.push(effect);
                     continue;
                 }
                 self.execute(effect);
@@ -191,6 +201,17 @@ impl App {
                 }
                 Err(err) => self.notice(format!("{err:#}")),
             },
+            Effect::ShowStage(at) => {
+                if let Some((track, stage)) = self.session.course.get(at) {
+                    let mut markdown = stage.brief.clone();
+                    markdown.push_str("\n\n## Reflection\n\n");
+                    for question in &stage.reflection {
+                        markdown.push_str(&format!("- {question}\n"));
+                    }
+                    let title = format!(" {}/{} (passed) ", track.id, stage.id);
+                    let _ = self.tx.send(Message::StageDetail { title, markdown });
+                }
+            }
             Effect::Adopt => match self.session.reset(self.working()) {
                 Ok(backup) => {
                     self.after_stage_change();

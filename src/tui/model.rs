@@ -79,6 +79,12 @@ pub enum Mode {
     Solution {
         scroll: u16,
     },
+    /// A passed stage revisited from the list: its brief and reflection, read-only.
+    Detail {
+        title: String,
+        markdown: String,
+        scroll: u16,
+    },
 }
 
 /// What a confirmation is for.
@@ -142,6 +148,11 @@ pub enum Message {
         error: String,
     },
     Hint(HintAnswer),
+    /// A stage to revisit (from the list).
+    StageDetail {
+        title: String,
+        markdown: String,
+    },
     /// Something the learner should read, e.g. an error of an effect.
     Notice(String),
     /// SIGTERM or SIGHUP.
@@ -173,6 +184,8 @@ pub enum Effect {
     Advance,
     /// Make another track the working one.
     SwitchTrack(usize),
+    /// Look again at a passed stage.
+    ShowStage(StageRef),
     /// Adopt the reference solution of the stage before the working one.
     Adopt,
     OpenEditor,
@@ -271,6 +284,14 @@ pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
             Vec::new()
         }
         Message::Hint(answer) => on_hint(model, answer),
+        Message::StageDetail { title, markdown } => {
+            model.mode = Mode::Detail {
+                title,
+                markdown,
+                scroll: 0,
+            };
+            Vec::new()
+        }
         Message::Notice(text) => {
             model.notice = Some(text);
             Vec::new()
@@ -348,6 +369,28 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                     Vec::new()
                 }
             }
+        }
+        Mode::Detail {
+            title,
+            markdown,
+            scroll,
+        } => {
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                _ => {
+                    model.mode = Mode::Main;
+                    return Vec::new();
+                }
+            };
+            model.mode = Mode::Detail {
+                title,
+                markdown,
+                scroll,
+            };
+            Vec::new()
         }
         Mode::Solution { scroll } => match key.code {
             KeyCode::Down | KeyCode::Char('j') => {
@@ -488,10 +531,17 @@ fn on_list_key(model: &mut Model, key: KeyEvent, selected: usize) -> Vec<Effect>
                     Some("That stage is locked: pass the ones before it first.".to_owned());
                 return Vec::new();
             }
-            if model.snapshot.at.is_some_and(|at| at.track == track) {
-                return Vec::new();
+            let working = model.snapshot.at;
+            match stage {
+                Some(stage)
+                    if status == Some(StageStatus::Passed)
+                        && working != Some(StageRef { track, stage }) =>
+                {
+                    vec![Effect::ShowStage(StageRef { track, stage })]
+                }
+                _ if working.is_some_and(|at| at.track == track) => Vec::new(),
+                _ => vec![Effect::SwitchTrack(track)],
             }
-            vec![Effect::SwitchTrack(track)]
         }
         _ => {
             model.mode = Mode::Main;

@@ -298,6 +298,35 @@ fn the_list_switches_tracks_but_not_into_locked_stages() {
 }
 
 #[test]
+fn a_passed_stage_can_be_revisited_from_the_list() {
+    let mut m = model(true);
+    m.snapshot.at = Some(StageRef { track: 0, stage: 1 });
+    update(&mut m, key('l'));
+    assert_eq!(m.mode, Mode::List { selected: 2 });
+    update(
+        &mut m,
+        Message::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)),
+    );
+    let effects = update(
+        &mut m,
+        Message::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert_eq!(
+        effects,
+        [Effect::ShowStage(StageRef { track: 0, stage: 0 })]
+    );
+    update(
+        &mut m,
+        Message::StageDetail {
+            title: "count".into(),
+            markdown: "## Plan".into(),
+        },
+    );
+    assert!(matches!(m.mode, Mode::Detail { scroll: 0, .. }));
+    assert!(draw(&m, 80, 24).contains("Plan"));
+}
+
+#[test]
 fn adopting_a_solution_asks_first() {
     let mut m = model(false);
     update(&mut m, key('s'));

@@ -70,6 +70,25 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         Mode::List { selected } => draw_list(model, &theme, frame, area, *selected),
         Mode::Confirm(pending) => draw_confirm(pending, &theme, frame, area),
         Mode::Solution { scroll } => draw_solution(model, &theme, frame, area, *scroll),
+        Mode::Detail {
+            title,
+            markdown,
+            scroll,
+        } => {
+            let inner = Rect {
+                x: area.x + 2,
+                y: area.y + 1,
+                width: area.width.saturating_sub(4),
+                height: area.height.saturating_sub(2),
+            };
+            popup(
+                frame,
+                inner,
+                title,
+                markdown::render(markdown, &theme),
+                *scroll,
+            );
+        }
     }
 }
 
@@ -367,7 +386,7 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
         ],
         Mode::List { .. } => &[
             ("↑↓", "select"),
-            ("enter", "switch track"),
+            ("enter", "switch track / revisit a passed stage"),
             ("esc", "close"),
         ],
         Mode::Confirm(_) => &[("y", "yes"), ("n", "no")],
@@ -376,6 +395,7 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
             ("a", "adopt (when stuck)"),
             ("esc", "close"),
         ],
+        Mode::Detail { .. } => &[("↑↓", "scroll"), ("esc", "close")],
         Mode::Help => &[("any key", "close")],
     };
     let mut spans = Vec::new();
