@@ -1,5 +1,6 @@
 //! The command line: clap definitions, and the dispatch to each command's module.
 
+mod classroom;
 mod learner;
 mod render;
 mod teacher;
@@ -73,6 +74,9 @@ enum Command {
     /// Grades stages non-interactively, whatever the learner's progress; exit code 0 only if
     /// every verified stage passed.
     Verify(teacher::VerifyArgs),
+    /// Reports a learner's progress per stage (status, attempts, hints, time), or merges many
+    /// learners' JSON reports into one class table (--merge).
+    Report(classroom::ReportArgs),
     /// Course authoring.
     Dev {
         #[command(subcommand)]
@@ -85,6 +89,11 @@ enum DevCommand {
     /// Proves the course is sound: it loads, its ladders follow the rules, every stage fails in
     /// its start state and passes with its reference solution, solutions pass clippy and rustfmt.
     Check(teacher::CheckArgs),
+    /// Scaffolds a new track: start crate, a first stage, its reference solution, its entry in
+    /// info.toml; sound for `dev check` as it is.
+    New(classroom::NewArgs),
+    /// Copies the course for learners: everything but solutions/, .katas/, target/ and .git/.
+    Export(classroom::ExportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,9 +146,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             yes,
         } => learner::reset(course, stage.as_deref(), progress, yes),
         Command::Verify(args) => teacher::verify(course, &args),
+        Command::Report(args) => classroom::report(course, &args),
         Command::Dev {
             command: DevCommand::Check(args),
         } => teacher::check(course, &args),
+        Command::Dev {
+            command: DevCommand::New(args),
+        } => classroom::new_track(course, &args),
+        Command::Dev {
+            command: DevCommand::Export(args),
+        } => classroom::export(course, &args),
     }
 }
 

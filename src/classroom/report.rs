@@ -1,0 +1,393 @@
+//! `katas report`: one learner's progress, stage by stage: where they stand, when they passed,
+//! how many attempts it took, how much help they asked for, and how long they worked on it.
+//!
+//! The JSON rendering is the machine format: learners (or a CI job) hand it in, and
+//! `katas report --merge` reads many of them into a class table. It carries a format tag and a
+//! version so that merge can refuse what is not a report, or is from a newer katas.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::table::{self, Table};
+use crate::course::Course;
+use crate::progress::{Progress, StageProgress};
+
+/// The `format` tag of a learner's JSON report.
+pub const REPORT_FORMAT: &str = "katas-report";
+
+/// The version of the report's JSON this katas writes (and the newest it reads).
+pub const REPORT_VERSION: u32 = 1;
+
+/// The renderings of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// Where a learner stands on a stage, as a teacher sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    Passed,
+    /// Run or asked for help at least once, not passed.
+    InProgress,
+    NotStarted,
+}
+
+impl Standing {
+    /// The id, as in the JSON: `passed`, `in_progress`, `not_started`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Standing::Passed => "passed",
+            Standing::InProgress => "in_progress",
+            Standing::NotStarted => "not_started",
+        }
+    }
+
+    /// The words, for people.
+    pub fn word(self) -> &'static str {
+        match self {
+            Standing::Passed => "passed",
+            Standing::InProgress => "in progress",
+            Standing::NotStarted => "not started",
+        }
+    }
+
+    /// A mark for the class table: short enough for a column per stage.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Standing::Passed => "✓",
+            Standing::InProgress => "…",
+            Standing::NotStarted => "",
+        }
+    }
+}
+
+/// One learner's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnerReport {
+    /// Always [`REPORT_FORMAT`]: what tells a report from any other JSON file.
+    pub format: String,
+    pub version: u32,
+    /// The course's name, from its `info.toml`.
+    pub course: String,
+    pub learner: String,
+    pub generated_at: Timestamp,
+    /// Every stage of the course, in course order.
+    pub stages: Vec<StageReport>,
+}
+
+/// One stage of a learner's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageReport {
+    pub track: String,
+    pub stage: String,
+    #[serde(default)]
+    pub title: String,
+    pub status: Standing,
+    /// When the stage first passed.
+    pub passed_at: Option<Timestamp>,
+    /// Runs with changed code.
+    pub attempts: u32,
+    /// Every run, reruns included.
+    pub runs: u32,
+    /// Hint rungs shown, the final nudges not counted.
+    pub hint_rungs: u32,
+    /// Final nudges shown: the last rung of a ladder, the one that tells rather than asks.
+    pub nudges: u32,
+    /// Rungs opened with "I'm stuck", before a new attempt.
+    pub stuck: u32,
+    /// Time between runs, pauses of more than a quarter hour left out.
+    pub active_secs: u64,
+}
+
+impl StageReport {
+    /// `track/stage`, the way every katas command names a stage.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.track, self.stage)
+    }
+}
+
+/// The sums over a report's stages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub stages: usize,
+    pub passed: usize,
+    pub attempts: u64,
+    pub hint_rungs: u64,
+    pub nudges: u64,
+    pub active_secs: u64,
+}
+
+/// The report of a learner's progress through a course, every stage in course order.
+pub fn learner_report(
+    course: &Course,
+    progress: &Progress,
+    learner: &str,
+    now: Timestamp,
+) -> LearnerReport {
+    let mut stages = Vec::new();
+    for track in &course.tracks {
+        for stage in &track.stages {
+            let record = progress.stage(&track.id, &stage.id);
+            stages.push(stage_report(&track.id, &stage.id, &stage.title, record));
+        }
+    }
+    LearnerReport {
+        format: REPORT_FORMAT.to_owned(),
+        version: REPORT_VERSION,
+        course: course.name.clone(),
+        learner: learner.to_owned(),
+        generated_at: now,
+        stages,
+    }
+}
+
+fn stage_report(
+    track: &str,
+    stage: &str,
+    title: &str,
+    record: Option<&StageProgress>,
+) -> StageReport {
+    let default = StageProgress::default();
+    let record = record.unwrap_or(&default);
+    // A rung shown twice (after a reset, say) is one rung of help.
+    let distinct = |last: bool| -> u32 {
+        let rungs: BTreeSet<(&str, u32)> = record
+            .hints
+            .iter()
+            .filter(|h| h.last == last)
+            .map(|h| (h.ladder.as_str(), h.rung))
+            .collect();
+        u32::try_from(rungs.len()).unwrap_or(u32::MAX)
+    };
+    let status = if record.passed_at.is_some() {
+        Standing::Passed
+    } else if record.runs > 0 || record.attempts > 0 || !record.hints.is_empty() {
+        Standing::InProgress
+    } else {
+        Standing::NotStarted
+    };
+    StageReport {
+        track: track.to_owned(),
+        stage: stage.to_owned(),
+        title: title.to_owned(),
+        status,
+        passed_at: record.passed_at,
+        attempts: record.attempts,
+        runs: record.runs,
+        hint_rungs: distinct(false),
+        nudges: distinct(true),
+        stuck: u32::try_from(record.hints.iter().filter(|h| h.forced).count()).unwrap_or(u32::MAX),
+        active_secs: record.active_secs,
+    }
+}
+
+impl LearnerReport {
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals {
+            stages: self.stages.len(),
+            ..Totals::default()
+        };
+        for stage in &self.stages {
+            totals.passed += usize::from(stage.status == Standing::Passed);
+            totals.attempts += u64::from(stage.attempts);
+            totals.hint_rungs += u64::from(stage.hint_rungs);
+            totals.nudges += u64::from(stage.nudges);
+            totals.active_secs += stage.active_secs;
+        }
+        totals
+    }
+
+    /// The report in a format, ending with a newline.
+    pub fn render(&self, format: TableFormat) -> Result<String, serde_json::Error> {
+        Ok(match format {
+            TableFormat::Json => serde_json::to_string_pretty(self)? + "\n",
+            TableFormat::Csv => self.csv_table().csv(),
+            TableFormat::Text => format!(
+                "{}: {}\n\n{}\n{}\n",
+                self.learner,
+                self.course,
+                self.table().text(),
+                self.summary()
+            ),
+            TableFormat::Markdown => format!(
+                "# {}: {}\n\n{}\n{}\n",
+                self.learner.replace(['\r', '\n'], " "),
+                self.course,
+                self.table().markdown(),
+                self.summary()
+            ),
+        })
+    }
+
+    /// The table a person reads: one row per stage.
+    fn table(&self) -> Table {
+        let mut table = Table::new(
+            &[
+                "Stage",
+                "Status",
+                "Passed at",
+                "Attempts",
+                "Hint rungs",
+                "Nudges",
+                "Active time",
+            ],
+            &[false, false, false, true, true, true, true],
+        );
+        for stage in &self.stages {
+            let started = stage.status != Standing::NotStarted;
+            let count = |n: u32| if started { n.to_string() } else { "-".into() };
+            table.rows.push(vec![
+                stage.key(),
+                stage.status.word().to_owned(),
+                stage.passed_at.map_or("-".to_owned(), |at| {
+                    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+                }),
+                count(stage.attempts),
+                count(stage.hint_rungs),
+                count(stage.nudges),
+                if started {
+                    table::duration(stage.active_secs)
+                } else {
+                    "-".into()
+                },
+            ]);
+        }
+        table
+    }
+
+    /// The table a spreadsheet reads: plain numbers, full timestamps, and the course and learner
+    /// on every row so that many learners' files can be concatenated.
+    fn csv_table(&self) -> Table {
+        let mut table = Table::new(
+            &[
+                "course",
+                "learner",
+                "track",
+                "stage",
+                "status",
+                "passed_at",
+                "attempts",
+                "runs",
+                "hint_rungs",
+                "nudges",
+                "stuck",
+                "active_secs",
+            ],
+            &[],
+        );
+        for stage in &self.stages {
+            table.rows.push(vec![
+                self.course.clone(),
+                self.learner.clone(),
+                stage.track.clone(),
+                stage.stage.clone(),
+                stage.status.id().to_owned(),
+                stage.passed_at.map(|at| at.to_string()).unwrap_or_default(),
+                stage.attempts.to_string(),
+                stage.runs.to_string(),
+                stage.hint_rungs.to_string(),
+                stage.nudges.to_string(),
+                stage.stuck.to_string(),
+                stage.active_secs.to_string(),
+            ]);
+        }
+        table
+    }
+
+    fn summary(&self) -> String {
+        let t = self.totals();
+        format!(
+            "{} of {} passed; {}, {} and {}; {} of active time.\n\
+             Active time counts the time between runs, leaving out pauses of more than 15 minutes.",
+            t.passed,
+            table::plural(t.stages as u64, "stage"),
+            table::plural(t.attempts, "attempt"),
+            table::plural(t.hint_rungs, "hint rung"),
+            table::plural(t.nudges, "final nudge"),
+            table::duration(t.active_secs)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::HintRecord;
+
+    fn hint(ladder: &str, rung: u32, last: bool, forced: bool) -> HintRecord {
+        HintRecord {
+            ladder: ladder.into(),
+            rung,
+            at: Timestamp::from_second(1_800_000_000).unwrap(),
+            attempt: 1,
+            forced,
+            last,
+        }
+    }
+
+    #[test]
+    fn nudges_are_counted_apart_from_the_rungs_before_them() {
+        let record = StageProgress {
+            attempts: 3,
+            runs: 4,
+            active_secs: 90,
+            hints: vec![
+                hint("stage", 1, false, false),
+                hint("stage", 2, false, true),
+                // Shown again after a reset: still one rung of help.
+                hint("stage", 2, false, false),
+                hint("stage", 4, true, true),
+                hint("test:counts", 1, false, false),
+                hint("test:counts", 2, true, false),
+            ],
+            ..StageProgress::default()
+        };
+        let report = stage_report("counter", "count", "Counting", Some(&record));
+        assert_eq!(report.status, Standing::InProgress);
+        assert_eq!((report.hint_rungs, report.nudges, report.stuck), (3, 2, 2));
+        assert_eq!(
+            (report.attempts, report.runs, report.active_secs),
+            (3, 4, 90)
+        );
+    }
+
+    #[test]
+    fn a_stage_never_touched_is_not_started_and_a_passed_one_passed() {
+        assert_eq!(
+            stage_report("t", "s", "", None).status,
+            Standing::NotStarted
+        );
+        let passed = StageProgress {
+            passed_at: Some(Timestamp::from_second(1_800_000_000).unwrap()),
+            ..StageProgress::default()
+        };
+        assert_eq!(
+            stage_report("t", "s", "", Some(&passed)).status,
+            Standing::Passed
+        );
+    }
+
+    #[test]
+    fn the_json_round_trips_with_its_format_tag() {
+        let report = LearnerReport {
+            format: REPORT_FORMAT.into(),
+            version: REPORT_VERSION,
+            course: "Mini course".into(),
+            learner: "Ada".into(),
+            generated_at: Timestamp::from_second(1_800_000_000).unwrap(),
+            stages: vec![stage_report("counter", "count", "Counting", None)],
+        };
+        let json = report.render(TableFormat::Json).unwrap();
+        assert!(json.contains(r#""format": "katas-report""#), "{json}");
+        assert!(json.contains(r#""status": "not_started""#), "{json}");
+        let back: LearnerReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+    }
+}
