@@ -89,7 +89,15 @@ pub fn start(
             WatchKind::Events,
         ),
     };
-    inner.watch(dir, RecursiveMode::Recursive).map_err(error)?;
+    // The crate's own folder for its manifests, and its source folders recursively - not
+    // `target/`, where rust-analyzer's builds would wake katas for nothing.
+    inner.watch(dir, RecursiveMode::NonRecursive).map_err(error)?;
+    for sub in SOURCE_DIRS {
+        let path = dir.join(sub);
+        if path.is_dir() {
+            inner.watch(&path, RecursiveMode::Recursive).map_err(error)?;
+        }
+    }
     Ok(Watcher {
         _inner: inner,
         kind,
