@@ -800,6 +800,39 @@ fn both_workflows_prepare_the_grader_the_same_way() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_stage_that_hangs_is_stopped_at_its_time_limit_and_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A katas that never answers: a build or a test that hangs looks like this from outside.
+    let hanging = dir.path().join("katas");
+    fs::write(&hanging, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    fs::set_permissions(&hanging, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy(
+        repo().join("classroom/grade.sh"),
+        dir.path().join("grade.sh"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, said) = bash(
+        dir.path(),
+        "bash grade.sh ./katas submission reference junit 1 600 counter/count",
+        &[],
+    );
+    assert!(started.elapsed().as_secs() < 20, "the limit held: {said}");
+    assert_eq!(code, i32::from(exit_codes::FAILED), "{said}");
+    assert!(
+        said.contains("counter/count: FAILED (stopped at the time limit of 1s"),
+        "{said}"
+    );
+    let xml = fs::read_to_string(dir.path().join("junit/counter.count.xml")).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="counter/count""#) && xml.contains(r#"type="time-limit""#),
+        "{xml}"
+    );
+}
+
 /// The Classroom workflow's graded steps, as made from a course: one per stage, the reporter
 /// reading each. Kept in sync with info.toml by the test below.
 fn graded_steps(course: &katas::course::Course) -> String {
@@ -833,7 +866,8 @@ fn graded_steps(course: &katas::course::Course) -> String {
 
 #[test]
 fn the_classroom_workflow_grades_every_stage_of_the_course() {
-    let course = katas::course::load(repo()).unwrap();
+    let course = katas::course::load(repo())
+        .unwrap_or_else(|err| panic!("the repository's course does not load: {err}"));
     let path = repo().join(CLASSROOM_YML);
     let text = fs::read_to_string(&path).unwrap();
     let begin = text.find(BEGIN).expect("the begin marker");
