@@ -86,13 +86,7 @@ impl Session {
 
     /// The stage the learner works on in their current track.
     pub fn working(&self) -> StageRef {
-        let track = self.progress.working_track(&self.course);
-        let stage = self
-            .course
-            .tracks
-            .get(track)
-            .map_or(0, |t| self.progress.working_stage(t));
-        StageRef { track, stage }
+        self.working_in(self.progress.working_track(&self.course))
     }
 
     /// The working stage of a given track.

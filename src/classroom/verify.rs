@@ -89,34 +89,14 @@ pub async fn verify(
     options: &VerifyOptions,
 ) -> Result<VerifyReport, CourseError> {
     let mut verdicts = Vec::new();
-    for (track, stages) in selection(course, options)? {
+    for (track, stages) in course.selection(
+        options.track.as_deref(),
+        options.through.as_deref(),
+        options.stage.as_deref(),
+    )? {
         verdicts.extend(verify_track(course, reference, track, &stages).await);
     }
     Ok(VerifyReport::new(verdicts))
-}
-
-/// The tracks and stage indices to verify.
-fn selection<'a>(
-    course: &'a Course,
-    options: &VerifyOptions,
-) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
-    if let Some(reference) = &options.stage {
-        let at = course.resolve(reference)?;
-        return Ok(vec![(&course.tracks[at.track], vec![at.stage])]);
-    }
-    let tracks: Vec<&Track> = match &options.track {
-        Some(id) => vec![course.track(id)?],
-        None => course.tracks.iter().collect(),
-    };
-    let mut out = Vec::new();
-    for track in tracks {
-        let last = match &options.through {
-            Some(id) => track.stage_index(id)?,
-            None => track.stages.len() - 1,
-        };
-        out.push((track, (0..=last).collect()));
-    }
-    Ok(out)
 }
 
 async fn verify_track(

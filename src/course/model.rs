@@ -120,6 +120,33 @@ impl Course {
         }
     }
 
+    /// The stages a command works on, by track: one stage (`TRACK/STAGE`), or one track's stages
+    /// (up to `through`, if given), or every stage of the course.
+    pub fn selection(
+        &self,
+        track: Option<&str>,
+        through: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<Vec<(&Track, Vec<usize>)>, CourseError> {
+        if let Some(reference) = stage {
+            let at = self.resolve(reference)?;
+            return Ok(vec![(&self.tracks[at.track], vec![at.stage])]);
+        }
+        let tracks: Vec<&Track> = match track {
+            Some(id) => vec![self.track(id)?],
+            None => self.tracks.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for track in tracks {
+            let last = match through {
+                Some(id) => track.stage_index(id)?,
+                None => track.stages.len().saturating_sub(1),
+            };
+            out.push((track, (0..=last).take(track.stages.len()).collect()));
+        }
+        Ok(out)
+    }
+
     /// The track and stage behind a reference.
     pub fn get(&self, at: StageRef) -> Option<(&Track, &Stage)> {
         let track = self.tracks.get(at.track)?;

@@ -65,7 +65,9 @@ pub async fn check(
     mut on_stage: impl FnMut(&StageCheck),
 ) -> Result<CheckReport, CourseError> {
     let mut report = CheckReport::default();
-    for (track, stages) in selection(course, options)? {
+    for (track, stages) in
+        course.selection(options.track.as_deref(), None, options.stage.as_deref())?
+    {
         report.course_problems.extend(check_start(course, track));
         for index in stages {
             let result = check_stage(course, track, index, options).await;
@@ -74,27 +76,6 @@ pub async fn check(
         }
     }
     Ok(report)
-}
-
-fn selection<'a>(
-    course: &'a Course,
-    options: &CheckOptions,
-) -> Result<Vec<(&'a Track, Vec<usize>)>, CourseError> {
-    if let Some(reference) = &options.stage {
-        let at = course.resolve(reference)?;
-        return Ok(vec![(&course.tracks[at.track], vec![at.stage])]);
-    }
-    Ok(match &options.track {
-        Some(id) => {
-            let track = course.track(id)?;
-            vec![(track, (0..track.stages.len()).collect())]
-        }
-        None => course
-            .tracks
-            .iter()
-            .map(|t| (t, (0..t.stages.len()).collect()))
-            .collect(),
-    })
 }
 
 /// A track's start crate must be its own workspace and pin its dependencies.
