@@ -8,6 +8,20 @@ use include_dir::{Dir, include_dir};
 /// The `course/` folder of the repository this binary was built from.
 static COURSE_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/course");
 
+/// The course's own library crates (the network simulator), which stage tests build on: a
+/// grader builds against these, not against the learner's copies.
+static CRATES_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/crates");
+
+/// Writes the embedded `crates/` folder into `dest/crates`, replacing what was there.
+pub fn write_crates(dest: &std::path::Path) -> std::io::Result<()> {
+    let crates = dest.join("crates");
+    if crates.exists() {
+        std::fs::remove_dir_all(&crates)?;
+    }
+    std::fs::create_dir_all(&crates)?;
+    CRATES_DIR.extract(&crates)
+}
+
 /// The `info.toml` this binary was built with.
 pub const INFO_TOML: &str = include_str!("../info.toml");
 

@@ -22,8 +22,10 @@ pub enum Base {
     Start,
     /// The reference solution of the stage at this index.
     Solution(usize),
-    /// A learner's crate folder.
-    Learner(PathBuf),
+    /// A learner's crate folder; its relative path dependencies (the course's own crates, such as
+    /// the simulator) are taken from `deps_home` instead, as if the crate stood there - so a
+    /// grader can build against trusted copies of them.
+    Learner { dir: PathBuf, deps_home: PathBuf },
 }
 
 impl Base {
@@ -128,9 +130,9 @@ pub fn assemble(
         fs::remove_dir_all(dest)?;
     }
     let manifest_home = match base {
-        Base::Learner(dir) => {
+        Base::Learner { dir, deps_home } => {
             copy_tree(dir, dest)?;
-            dir.clone()
+            deps_home.clone()
         }
         Base::Start => {
             copy_tree(&course.start_dir(track), dest)?;
@@ -198,8 +200,7 @@ fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> 
                 continue;
             };
             if Path::new(path).is_relative() {
-                let absolute = home.join(path);
-                let absolute = absolute.canonicalize().unwrap_or(absolute);
+                let absolute = normalize_path(&home.join(path));
                 table.insert(
                     "path",
                     toml_edit::value(absolute.to_string_lossy().into_owned()),
@@ -212,6 +213,23 @@ fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> 
         fs::write(manifest, doc.to_string())?;
     }
     Ok(())
+}
+
+/// Resolves `.` and `..` in a path by its text alone: the folders it passes through need not
+/// exist (a trusted course's `exercises/<track>` usually does not).
+fn normalize_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Copies a learner's crate (build output aside) to `.katas/backups/<label>-<time>/`.
@@ -281,4 +299,39 @@ pub fn reset(course: &Course, track: &Track, index: usize) -> io::Result<Option<
     copy_tree(&scratch, &crate_dir)?;
     fs::remove_dir_all(&scratch)?;
     Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalized_by_their_text() {
+        assert_eq!(
+            normalize_path(Path::new(
+                "/t/.katas/trusted/exercises/replication/../../crates/katas-sim"
+            )),
+            Path::new("/t/.katas/trusted/crates/katas-sim")
+        );
+        assert_eq!(normalize_path(Path::new("/a/./b/../c")), Path::new("/a/c"));
+    }
+
+    #[test]
+    fn relative_path_dependencies_are_resolved_from_the_home_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        fs::write(
+            &manifest,
+            "[package]\nname = \"x\"\n\n[dependencies]\nsim = { path = \"../../crates/sim\" }\nserde = \"1\"\n\n[dev-dependencies.other]\npath = \"/abs/other\"\n",
+        )
+        .unwrap();
+        absolutize_path_dependencies(&manifest, Path::new("/trusted/exercises/track")).unwrap();
+        let text = fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains(r#"path = "/trusted/crates/sim""#), "{text}");
+        assert!(
+            text.contains(r#"path = "/abs/other""#),
+            "absolute paths stay: {text}"
+        );
+        assert!(text.contains(r#"serde = "1""#), "{text}");
+    }
 }

@@ -91,11 +91,15 @@ pub fn start(
     };
     // The crate's own folder for its manifests, and its source folders recursively - not
     // `target/`, where rust-analyzer's builds would wake katas for nothing.
-    inner.watch(dir, RecursiveMode::NonRecursive).map_err(error)?;
+    inner
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(error)?;
     for sub in SOURCE_DIRS {
         let path = dir.join(sub);
         if path.is_dir() {
-            inner.watch(&path, RecursiveMode::Recursive).map_err(error)?;
+            inner
+                .watch(&path, RecursiveMode::Recursive)
+                .map_err(error)?;
         }
     }
     Ok(Watcher {

@@ -196,9 +196,10 @@ fn verify_grades_every_stage_and_reports_tampering() {
     let tests = root.join("exercises/counter/tests/stages/count.rs");
     fs::write(
         &tests,
-        fs::read_to_string(&tests)
-            .unwrap()
-            .replace("assert_eq!(c.count(), 3", "assert_eq!(3, 3"),
+        fs::read_to_string(&tests).unwrap().replace(
+            "checker::expect_count(c.count(), 3)",
+            "checker::expect_count(3, 3)",
+        ),
     )
     .unwrap();
     let (code, stdout, _) = output(
@@ -234,9 +235,10 @@ fn a_trusted_reference_catches_edits_to_the_course_folder_too() {
         let path = root.join(path);
         fs::write(
             &path,
-            fs::read_to_string(&path)
-                .unwrap()
-                .replace("assert_eq!(c.count(), 3", "assert_eq!(0, 0"),
+            fs::read_to_string(&path).unwrap().replace(
+                "checker::expect_count(c.count(), 3)",
+                "checker::expect_count(0, 0)",
+            ),
         )
         .unwrap();
     }
@@ -422,4 +424,49 @@ fn watch_without_a_terminal_says_what_to_use_instead_and_does_not_hang() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("CI is set"));
+}
+
+#[test]
+fn a_trusted_reference_also_covers_the_courses_own_crates() {
+    let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    output(&root, &["run"]);
+    // A wrong counter, and the course's checker crate weakened to let it through.
+    let lib = root.join("exercises/counter/src/lib.rs");
+    fs::write(
+        &lib,
+        fs::read_to_string(&lib)
+            .unwrap()
+            .replace("todo!(\"count one event\")", ""),
+    )
+    .unwrap();
+    let checker = root.join("crates/checker/src/lib.rs");
+    fs::write(
+        &checker,
+        fs::read_to_string(&checker).unwrap().replace(
+            "assert_eq!(actual, expected, \"the count should be {expected}\");",
+            "let _ = (actual, expected);",
+        ),
+    )
+    .unwrap();
+    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    assert_eq!(
+        code, 0,
+        "built against the learner's own checker, the wrong counter passes"
+    );
+    let (code, stdout, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--reference",
+            pristine.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        code,
+        i32::from(exit_codes::FAILED),
+        "built against the trusted checker, it fails: {stdout}"
+    );
 }

@@ -169,7 +169,13 @@ fn a_save_during_a_run_gives_one_verdict_for_the_newest_file() {
             .find_map(|l| l.strip_prefix("runs = ").map(|n| n.parse::<u32>().unwrap()))
             .unwrap_or(0)
     };
+    // The verdict is drawn first and recorded just after: wait for the record.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runs() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let before = runs();
+    assert_eq!(before, 1, "the first run was recorded");
 
     // A slow and wrong counter: its tests take seconds. Save it, and while it runs, save the
     // right one.

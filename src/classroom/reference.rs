@@ -44,6 +44,21 @@ impl Reference {
         }
     }
 
+    /// The folder that stands for the course root when resolving the course's own path
+    /// dependencies (e.g. `crates/katas-sim`): the trusted copy's, so a learner's edits to the
+    /// simulator's checkers do not count either.
+    pub fn dependency_root(&self, course: &Course) -> std::io::Result<std::path::PathBuf> {
+        match self {
+            Reference::Bundled => {
+                let root = course.state_dir().join("trusted");
+                bundled::write_crates(&root)?;
+                Ok(root)
+            }
+            Reference::Course(reference) => Ok(reference.root.clone()),
+            Reference::Own => Ok(course.root.clone()),
+        }
+    }
+
     /// A phrase for reports: where the trusted tests came from.
     pub fn describe(&self) -> String {
         match self {

@@ -178,7 +178,13 @@ async fn run_stages(
     stages: &[usize],
 ) -> Result<RunOutcome, String> {
     let scratch: PathBuf = course.state_dir().join("verify").join(&track.id);
-    let base = Base::Learner(course.crate_dir(track));
+    let trusted = reference.dependency_root(course).map_err(|err| {
+        format!("cannot prepare the trusted copies of the course's crates: {err}")
+    })?;
+    let base = Base::Learner {
+        dir: course.crate_dir(track),
+        deps_home: trusted.join("exercises").join(&track.id),
+    };
     let upto = stages.iter().copied().max().unwrap_or(0);
     let chosen: Vec<&str> = stages
         .iter()
