@@ -81,12 +81,10 @@ fn watch_safety(sim: &mut Sim<RaftNode>) {
 /// The leader followed by a majority, if any.
 fn settled_leader(sim: &Sim<RaftNode>) -> Option<NodeId> {
     let majority = sim.ids().len() / 2 + 1;
-    let (leader, node) = sim.nodes_up().find(|(_, n)| n.is_leader())?;
-    let following = sim
-        .nodes_up()
-        .filter(|(_, n)| n.term() == node.term())
-        .count();
-    (following >= majority).then_some(leader)
+    let follows = |term: u64| sim.nodes_up().filter(|(_, n)| n.term() == term).count();
+    sim.nodes_up()
+        .find(|(_, n)| n.is_leader() && follows(n.term()) >= majority)
+        .map(|(id, _)| id)
 }
 
 fn wait_for_leader(sim: &mut Sim<RaftNode>, within: Tick) -> Result<NodeId, Failure> {

@@ -1177,11 +1177,10 @@ impl<N: Node> Sim<N> {
         let Some(w) = self.clients.get(c).and_then(|cl| cl.workload) else {
             return;
         };
-        let Some((retry, max_attempts, backoff)) = self
-            .workloads
-            .get(w)
-            .map(|w| (w.retry_on_timeout, w.attempts, w.backoff.max(1)))
-        else {
+        let Some((retry, same, max_attempts, backoff)) = self.workloads.get(w).map(|w| {
+            let same = w.retry_same_node;
+            (w.retry_on_timeout, same, w.attempts, w.backoff.max(1))
+        }) else {
             return;
         };
         let n = self.ids.len().max(1) as u32;
@@ -1193,7 +1192,12 @@ impl<N: Node> Sim<N> {
         }
         current.timed_out = true;
         if retry && current.attempt < max_attempts {
-            current.retry_at = Some(NodeId((current.target.0 + 1) % n));
+            let next = if same {
+                current.target
+            } else {
+                NodeId((current.target.0 + 1) % n)
+            };
+            current.retry_at = Some(next);
             self.trace.push(
                 self.now,
                 Ev::Timeout {

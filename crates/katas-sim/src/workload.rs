@@ -64,6 +64,7 @@ pub struct Workload<N: Node> {
     pub(crate) timeout: Tick,
     pub(crate) attempts: u32,
     pub(crate) retry_on_timeout: bool,
+    pub(crate) retry_same_node: bool,
     pub(crate) backoff: Tick,
     pub(crate) think: (Tick, Tick),
     pub(crate) start: Tick,
@@ -86,6 +87,7 @@ impl<N: Node> Workload<N> {
             timeout: 100,
             attempts: 1,
             retry_on_timeout: false,
+            retry_same_node: false,
             backoff: 5,
             think: (0, 20),
             start: 0,
@@ -117,6 +119,16 @@ impl<N: Node> Workload<N> {
     pub fn retry_on_timeout(self) -> Self {
         Workload {
             retry_on_timeout: true,
+            ..self
+        }
+    }
+
+    /// After a timeout, retry at the same node rather than the next one (a client that trusts
+    /// its leader to be merely slow). Implies [`Workload::retry_on_timeout`].
+    pub fn retry_at_same_node(self) -> Self {
+        Workload {
+            retry_on_timeout: true,
+            retry_same_node: true,
             ..self
         }
     }

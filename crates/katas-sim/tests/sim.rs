@@ -335,6 +335,22 @@ fn retry_on_timeout_then_success_is_recorded_once() {
 }
 
 #[test]
+fn retry_at_same_node_resends_to_the_same_node() {
+    let mut sim = Sim::<Probe>::new(17, Config::new(3));
+    sim.workload(
+        Workload::new(1, |op| (op.count == 0).then_some(Cmd::Ignore))
+            .target(Target::Node(n(1)))
+            .timeout(20)
+            .attempts(3)
+            .retry_at_same_node(),
+    );
+    sim.run_for(200).unwrap();
+    let op = &sim.history().ops()[0];
+    assert_eq!(op.nodes, vec![n(1), n(1), n(1)]);
+    assert!(matches!(op.outcome, Outcome::Indefinite { .. }), "{op}");
+}
+
+#[test]
 fn workload_clients_are_sequential_and_stop() {
     let mut sim = Sim::<Probe>::new(10, Config::new(3));
     sim.workload(Workload::new(4, |op| (op.count < 40).then_some(Cmd::Read)).think(1, 3));
