@@ -4,7 +4,10 @@
 
 mod markdown;
 mod model;
+mod popups;
+mod snapshot;
 mod theme;
+mod update;
 mod view;
 
 use std::io::IsTerminal;
@@ -18,13 +21,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use model::{
     Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
-    update,
 };
+pub use snapshot::snapshot;
+pub use update::update;
 pub use view::view;
 
 use crate::course::{Course, StageRef};
 use crate::exit_codes;
-use crate::progress::StageStatus;
 use crate::runner;
 use crate::session::{Advance, Session};
 use crate::watch::{self, WatchKind};
@@ -354,74 +357,6 @@ impl App {
         }
         Ok(())
     }
-}
-
-/// What the screen shows of the session now.
-pub fn snapshot(session: &Session) -> Snapshot {
-    let course = &session.course;
-    let at = session.working();
-    let tracks = course
-        .tracks
-        .iter()
-        .map(|track| TrackView {
-            id: track.id.clone(),
-            title: track.title.clone(),
-            stages: (0..track.stages.len())
-                .map(|i| {
-                    (
-                        track.stages[i].id.clone(),
-                        track.stages[i].title.clone(),
-                        session.progress.status(track, i),
-                    )
-                })
-                .collect(),
-        })
-        .collect();
-    let track = session.track(at);
-    let stage = session.stage(at);
-    let passed = session.progress.is_passed(&track.id, &stage.id);
-    let hint = session.hint(at, false);
-    Snapshot {
-        course: course.name.clone(),
-        tracks,
-        at: Some(at),
-        stage_id: stage.id.clone(),
-        stage_title: stage.title.clone(),
-        brief: stage.brief.clone(),
-        reflection: stage.reflection.clone(),
-        passed,
-        edited_tests: session.edited_tests(at),
-        solution: solution_view(session, at, passed),
-        hints: hint.ladder.rungs[..hint.shown_before.min(hint.ladder.rungs.len())].to_vec(),
-        hints_about: hint.ladder.about,
-    }
-}
-
-/// The reference the learner may read: the working stage's once passed; else the previous
-/// stage's (which they passed), and that one may be adopted.
-fn solution_view(session: &Session, at: StageRef, passed: bool) -> Option<SolutionView> {
-    let track = session.track(at);
-    let (index, adoptable) = if passed {
-        (at.stage, false)
-    } else {
-        let previous = at.stage.checked_sub(1)?;
-        (
-            previous,
-            session.progress.status(track, previous) == StageStatus::Passed,
-        )
-    };
-    let stage = &track.stages[index];
-    let dir = session.course.solution_dir(track, stage);
-    let mut text = String::new();
-    for file in crate::fsutil::list_files(&dir).ok()? {
-        let contents = std::fs::read_to_string(dir.join(&file)).ok()?;
-        text.push_str(&format!("// ==== {} ====\n{contents}\n", file.display()));
-    }
-    Some(SolutionView {
-        stage: stage.id.clone(),
-        text,
-        adoptable,
-    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::model::*;
+use super::update::update;
 use super::view;
 use crate::course::StageRef;
 use crate::hints::{Confirm, Decision, Ladder, LadderKey};
