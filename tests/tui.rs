@@ -196,3 +196,41 @@ fn a_save_during_a_run_gives_one_verdict_for_the_newest_file() {
     screen.press("q");
     assert!(screen.wait_exit());
 }
+
+fn assert_restored(screen: &Screen) {
+    let parser = screen.parser.lock().unwrap();
+    assert!(
+        !parser.screen().alternate_screen(),
+        "the alternate screen was left"
+    );
+    assert!(!parser.screen().hide_cursor(), "the cursor is shown again");
+    drop(parser);
+    let flags = screen
+        .master
+        .get_termios()
+        .expect("termios of the pty")
+        .local_flags
+        .bits();
+    assert_ne!(flags & libc::ICANON, 0, "raw mode is off");
+}
+
+#[test]
+fn ctrl_c_and_sigterm_restore_the_terminal() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start(&root);
+    screen.wait_for("tests pass - count");
+    screen.press("\u{3}");
+    assert!(screen.wait_exit(), "Ctrl-C quits cleanly");
+    assert_restored(&screen);
+
+    let mut screen = Screen::start(&root);
+    screen.wait_for("tests pass - count");
+    let pid = screen.child.process_id().expect("a pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(screen.wait_exit(), "SIGTERM quits cleanly");
+    assert_restored(&screen);
+}

@@ -311,6 +311,9 @@ impl App {
         for kind in [
             tokio::signal::unix::SignalKind::terminate(),
             tokio::signal::unix::SignalKind::hangup(),
+            // Ctrl-C arrives as a key in raw mode; a SIGINT sent from elsewhere must not kill
+            // katas before it restores the terminal.
+            tokio::signal::unix::SignalKind::interrupt(),
         ] {
             let tx = self.tx.clone();
             if let Ok(mut signal) = tokio::signal::unix::signal(kind) {
