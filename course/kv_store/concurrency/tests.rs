@@ -1,0 +1,361 @@
+//! Stage `concurrency`: `LogStore` is a `Clone + Send + Sync` handle; clones share one store,
+//! used from many threads at once, compactions included.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use kv_store::{LogStore, Options};
+use tempfile::TempDir;
+
+const THREADS: usize = 8;
+
+fn temp_dir() -> TempDir {
+    match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(err) => panic!("the test could not create a temporary directory: {err}"),
+    }
+}
+
+/// Opens with a small compaction threshold, so that compactions run while threads work.
+fn open_small(dir: &Path) -> LogStore {
+    let options = Options {
+        compaction_threshold: 8 * 1024,
+        ..Options::default()
+    };
+    match LogStore::open_with(dir, options) {
+        Ok(store) => store,
+        Err(err) => panic!("LogStore::open_with({}) failed: {err}", dir.display()),
+    }
+}
+
+fn set(store: &mut LogStore, key: &str, value: &str) {
+    if let Err(err) = store.set(key.to_owned(), value.to_owned()) {
+        panic!("set({key:?}, {value:?}) failed: {err}");
+    }
+}
+
+fn get(store: &LogStore, key: &str) -> Option<String> {
+    match store.get(key) {
+        Ok(value) => value,
+        Err(err) => panic!("get({key:?}) failed: {err}"),
+    }
+}
+
+/// Joins a thread, passing its panic on with the thread's own message.
+fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A tiny deterministic pseudo-random generator (xorshift64).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn a_log_store_is_a_shareable_handle() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    assert_shareable::<LogStore>();
+}
+
+#[test]
+fn clones_share_one_store() {
+    let dir = temp_dir();
+    let mut a = open_small(dir.path());
+    let mut b = a.clone();
+    set(&mut a, "k", "written through a");
+    assert_eq!(
+        get(&b, "k").as_deref(),
+        Some("written through a"),
+        "a value set through one handle should be visible through its clone: do the clones \
+         share the index (through an Arc), or did clone copy it?"
+    );
+    set(&mut b, "k", "written through b");
+    assert_eq!(
+        get(&a, "k").as_deref(),
+        Some("written through b"),
+        "an overwrite through the clone should be visible through the original"
+    );
+    if let Err(err) = b.remove("k") {
+        panic!("remove through the clone failed: {err}");
+    }
+    assert_eq!(
+        get(&a, "k"),
+        None,
+        "a remove through the clone should be visible through the original"
+    );
+    drop(a);
+    set(&mut b, "after drop", "still works");
+    assert_eq!(
+        get(&b, "after drop").as_deref(),
+        Some("still works"),
+        "dropping one handle must not close the store for the others"
+    );
+}
+
+#[test]
+fn one_handle_can_be_read_from_many_threads() {
+    let dir = temp_dir();
+    let mut store = open_small(dir.path());
+    for i in 0..100 {
+        set(&mut store, &format!("k{i}"), &format!("v{i}"));
+    }
+    let store = &store;
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                scope.spawn(move || {
+                    for round in 0..20 {
+                        for i in 0..100 {
+                            let i = (i + t * 13 + round) % 100;
+                            assert_eq!(
+                                get(store, &format!("k{i}")),
+                                Some(format!("v{i}")),
+                                "thread {t} reading through a shared &LogStore got a wrong value \
+                                 for k{i}"
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(join);
+    });
+}
+
+#[test]
+fn eight_threads_of_mixed_operations_leave_exactly_their_writes() {
+    let dir = temp_dir();
+    let store = open_small(dir.path());
+    let barrier = Barrier::new(THREADS);
+    let models: Vec<BTreeMap<String, String>> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let mut store = store.clone();
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut rng = Rng(0xc0c0_0000_0000_0007 + t as u64);
+                    let mut model = BTreeMap::new();
+                    barrier.wait();
+                    for step in 0..1_500 {
+                        let key = format!("t{t}-k{}", rng.below(40));
+                        match rng.below(10) {
+                            0..=5 => {
+                                let value = format!("{key}-step{step}-{}", "x".repeat(30));
+                                set(&mut store, &key, &value);
+                                model.insert(key, value);
+                            }
+                            6..=7 => {
+                                let expected = model.remove(&key);
+                                let got = match store.remove(&key) {
+                                    Ok(got) => got,
+                                    Err(err) => panic!("thread {t}: remove({key:?}) failed: {err}"),
+                                };
+                                assert_eq!(
+                                    got, expected,
+                                    "thread {t}, step {step}: remove({key:?}) returned {got:?}, \
+                                     but this thread (the only writer of the key) last left \
+                                     {expected:?}"
+                                );
+                            }
+                            _ => {
+                                let expected = model.get(&key).cloned();
+                                let got = get(&store, &key);
+                                assert_eq!(
+                                    got, expected,
+                                    "thread {t}, step {step}: get({key:?}) returned {got:?}, but \
+                                     this thread (the only writer of the key) last wrote \
+                                     {expected:?}: did another thread's write or a concurrent \
+                                     compaction disturb it?"
+                                );
+                            }
+                        }
+                    }
+                    model
+                })
+            })
+            .collect();
+        handles.into_iter().map(join).collect()
+    });
+
+    let check = |store: &LogStore, when: &str| {
+        for (t, model) in models.iter().enumerate() {
+            for k in 0..40 {
+                let key = format!("t{t}-k{k}");
+                let got = get(store, &key);
+                assert_eq!(
+                    got.as_ref(),
+                    model.get(&key),
+                    "{when}: {key:?} should hold the last value thread {t} left, but has {got:?}"
+                );
+            }
+        }
+    };
+    check(&store, "after all threads finished");
+    std::mem::forget(store);
+    let store = open_small(dir.path());
+    check(
+        &store,
+        "after all threads finished, a crash and a reopen (were concurrent appends interleaved \
+         or lost in the log?)",
+    );
+}
+
+#[test]
+fn concurrent_overwrites_of_shared_keys_end_on_a_last_write() {
+    let dir = temp_dir();
+    let store = open_small(dir.path());
+    let barrier = Barrier::new(THREADS);
+    const KEYS: usize = 10;
+    const ROUNDS: usize = 150;
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let mut store = store.clone();
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    for round in 0..ROUNDS {
+                        for k in 0..KEYS {
+                            let value = format!("thread {t} round {round} {}", "y".repeat(40));
+                            set(&mut store, &format!("shared-{k}"), &value);
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(join);
+    });
+
+    let last_writes: Vec<String> = (0..THREADS)
+        .map(|t| format!("thread {t} round {} {}", ROUNDS - 1, "y".repeat(40)))
+        .collect();
+    let mut before = Vec::new();
+    for k in 0..KEYS {
+        let key = format!("shared-{k}");
+        let got = get(&store, &key);
+        assert!(
+            got.as_ref().is_some_and(|v| last_writes.contains(v)),
+            "{key:?} ended as {got:?}, but the final value of a key must be the last write of \
+             some thread (each thread's earlier writes were overwritten by its own later ones): \
+             was an older value put back, for example by a compaction racing with a writer?"
+        );
+        before.push(got);
+    }
+    drop(store);
+    let store = open_small(dir.path());
+    for (k, expected) in before.iter().enumerate() {
+        let key = format!("shared-{k}");
+        let got = get(&store, &key);
+        assert_eq!(
+            &got, expected,
+            "{key:?} was {expected:?} before the reopen but {got:?} after: the order of the \
+             records in the log must match the order in which the index was updated"
+        );
+    }
+}
+
+#[test]
+fn readers_see_each_key_s_values_in_order_while_writers_and_compactions_run() {
+    const WRITERS: usize = 4;
+    const READERS: usize = 4;
+    const KEYS_PER_WRITER: u64 = 8;
+    const VERSIONS: u64 = 300;
+    let dir = temp_dir();
+    let store = open_small(dir.path());
+    let writers_done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let mut store = store.clone();
+                scope.spawn(move || {
+                    for version in 0..VERSIONS {
+                        for k in 0..KEYS_PER_WRITER {
+                            let key = format!("w{w}-k{k}");
+                            let value = format!("{key}={version:05}-{}", "z".repeat(40));
+                            set(&mut store, &key, &value);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let store = store.clone();
+                let writers_done = &writers_done;
+                scope.spawn(move || {
+                    let mut rng = Rng(0x5eed_0000_0000_0077 + r as u64);
+                    let mut last_seen: BTreeMap<String, u64> = BTreeMap::new();
+                    let mut reads = 0u64;
+                    while !writers_done.load(Ordering::Acquire) || reads < 2_000 {
+                        let key = format!(
+                            "w{}-k{}",
+                            rng.below(WRITERS as u64),
+                            rng.below(KEYS_PER_WRITER)
+                        );
+                        reads += 1;
+                        let Some(value) = get(&store, &key) else {
+                            assert!(
+                                !last_seen.contains_key(&key),
+                                "reader {r}: {key:?} had a value and then had none, but it is \
+                                 never removed"
+                            );
+                            continue;
+                        };
+                        let version = value
+                            .strip_prefix(&format!("{key}="))
+                            .and_then(|rest| rest.get(..5))
+                            .and_then(|digits| digits.parse::<u64>().ok());
+                        let Some(version) = version else {
+                            panic!(
+                                "reader {r}: get({key:?}) returned {value:?}, which is not a value \
+                                 written to that key: a torn read, or another key's record?"
+                            );
+                        };
+                        if let Some(&previous) = last_seen.get(&key) {
+                            assert!(
+                                version >= previous,
+                                "reader {r}: {key:?} went back from version {previous} to \
+                                 {version}: a reader must never see an older value after a newer \
+                                 one"
+                            );
+                        }
+                        last_seen.insert(key, version);
+                    }
+                })
+            })
+            .collect();
+        // Stop the readers even if a writer panicked, then report the first failure.
+        let written: Vec<_> = writers.into_iter().map(|writer| writer.join()).collect();
+        writers_done.store(true, Ordering::Release);
+        readers.into_iter().for_each(join);
+        for result in written {
+            if let Err(panic) = result {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    for w in 0..WRITERS {
+        for k in 0..KEYS_PER_WRITER {
+            let key = format!("w{w}-k{k}");
+            let expected = format!("{key}={:05}-{}", VERSIONS - 1, "z".repeat(40));
+            assert_eq!(
+                get(&store, &key),
+                Some(expected),
+                "after the writers finished, {key:?} should hold its last version"
+            );
+        }
+    }
+}

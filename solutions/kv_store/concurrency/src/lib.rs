@@ -1,0 +1,29 @@
+//! A key-value store, grown one stage at a time.
+//!
+//! So far:
+//! - [`KvStore`], an in-memory store;
+//! - a small text protocol to drive it: a line such as `SET greeting hello world` parses into a
+//!   [`Command`], which the store executes into a [`Reply`], or is rejected with a
+//!   [`CommandError`] that says why;
+//! - [`LogStore`], a durable store in the style of Bitcask: every change is appended to a log
+//!   before the call returns, an in-memory index (the keydir) says where each value lies on disk,
+//!   and stale records are compacted away; checksums tell a torn tail from damage; a cheap
+//!   handle that many threads share;
+//! - [`KvsEngine`], the interface both stores implement, so code can be written once for any
+//!   engine, chosen at compile time (generics) or at run time ([`open_engine`]).
+
+mod command;
+mod engine;
+mod error;
+mod fsutil;
+mod log;
+mod options;
+mod record;
+mod store;
+
+pub use command::{Command, CommandError, Reply};
+pub use engine::{EngineKind, KvsEngine, open_engine};
+pub use error::{KvError, Result};
+pub use log::LogStore;
+pub use options::{Options, SyncPolicy};
+pub use store::KvStore;
