@@ -121,7 +121,11 @@ pub enum Fault {
     Partition(Vec<Vec<NodeId>>),
     /// Cuts one node off from all others.
     Isolate(NodeId),
-    /// Ends every partition.
+    /// Cuts the links between these pairs of nodes (both ways), in addition to any partition:
+    /// with it, `a` can reach `b` and `b` can reach `c` while `a` cannot reach `c` (Jepsen's
+    /// "bridge"). Healed by [`Fault::Heal`].
+    Cut(Vec<(NodeId, NodeId)>),
+    /// Ends every partition and every cut link.
     Heal,
 }
 

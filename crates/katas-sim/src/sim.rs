@@ -140,6 +140,7 @@ pub struct Sim<N: Node> {
     ids: Vec<NodeId>,
     slots: Vec<Slot<N>>,
     groups: Vec<u32>,
+    cuts: BTreeSet<(NodeId, NodeId)>,
     queue: BTreeMap<Key, Event<N>>,
     lanes: BTreeMap<Lane, u64>,
     links: BTreeMap<(u64, u64), Rng>,
@@ -226,6 +227,7 @@ impl<N: Node> Sim<N> {
             ids: ids.clone(),
             slots,
             groups: vec![0; n],
+            cuts: BTreeSet::new(),
             queue: BTreeMap::new(),
             lanes: BTreeMap::new(),
             links: BTreeMap::new(),
@@ -290,9 +292,10 @@ impl<N: Node> Sim<N> {
         self.slots.get(id.index()).map(|s| &s.storage)
     }
 
-    /// True if a partition currently separates `a` from `b`.
+    /// True if a partition or a cut link currently separates `a` from `b`.
     pub fn partitioned(&self, a: NodeId, b: NodeId) -> bool {
         self.groups.get(a.index()) != self.groups.get(b.index())
+            || self.cuts.contains(&(a.min(b), a.max(b)))
     }
 
     /// Every client operation so far.
@@ -858,9 +861,24 @@ impl<N: Node> Sim<N> {
                 }
                 self.set_groups(assignment);
             }
+            Fault::Cut(pairs) => {
+                let mut names = Vec::new();
+                for (a, b) in pairs {
+                    if a != b {
+                        self.cuts.insert((a.min(b), a.max(b)));
+                        names.push(format!("{a}-{b}"));
+                    }
+                }
+                self.trace.push(
+                    self.now,
+                    Ev::Partition(format!("links cut: {}", names.join(" "))),
+                );
+            }
             Fault::Heal => {
-                if self.groups.iter().any(|&g| g != self.groups[0]) {
+                let split = self.groups.iter().any(|&g| Some(&g) != self.groups.first());
+                if split || !self.cuts.is_empty() {
                     self.groups = vec![0; self.ids.len()];
+                    self.cuts.clear();
                     self.trace.push(self.now, Ev::Heal);
                 }
             }

@@ -238,6 +238,27 @@ fn partitions_cut_links_until_healed() {
 }
 
 #[test]
+fn cut_links_make_non_transitive_partitions() {
+    let mut sim = Sim::<Probe>::new(18, Config::new(3));
+    sim.apply(Fault::Cut(vec![(n(0), n(2))]));
+    assert!(
+        sim.partitioned(n(2), n(0)) && !sim.partitioned(n(0), n(1)) && !sim.partitioned(n(1), n(2))
+    );
+    sim.request(n(0), Cmd::Send(n(2), 0, 3));
+    sim.request(n(0), Cmd::Send(n(1), 10, 13));
+    sim.request(n(1), Cmd::Send(n(2), 20, 23));
+    sim.run_for(40).unwrap();
+    assert!(
+        received(&sim, n(2)).iter().all(|p| *p >= 20),
+        "n0 cannot reach n2"
+    );
+    assert_eq!(received(&sim, n(2)).len(), 3, "n1 reaches n2");
+    assert_eq!(received(&sim, n(1)).len(), 3, "n0 reaches n1");
+    sim.heal();
+    assert!(!sim.partitioned(n(0), n(2)));
+}
+
+#[test]
 fn crash_loses_memory_and_timers_but_not_storage() {
     let mut sim = Sim::<Probe>::new(6, Config::new(2));
     sim.request(n(0), Cmd::Send(n(1), 0, 3));
