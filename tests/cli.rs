@@ -470,3 +470,22 @@ fn a_trusted_reference_also_covers_the_courses_own_crates() {
         "built against the trusted checker, it fails: {stdout}"
     );
 }
+
+/// Regression: scratch crates (dev check's reference solutions, verify's copies) have the same
+/// package name as the learner's crate. Built in the learner's build folder, their artifacts
+/// could be taken for the learner's, and an unsolved stage would pass on the reference's binary.
+#[test]
+fn building_the_reference_solutions_never_passes_the_learners_unsolved_stage() {
+    let (_dir, root) = course("mini");
+    let (code, stdout, _) = output(&root, &["run"]);
+    assert_eq!(code, i32::from(exit_codes::FAILED), "{stdout}");
+    let (code, _, _) = output(&root, &["dev", "check", "--no-lints"]);
+    assert_eq!(code, 0);
+    let (code, stdout, _) = output(&root, &["run"]);
+    assert_eq!(
+        code,
+        i32::from(exit_codes::FAILED),
+        "still unsolved after dev check: {stdout}"
+    );
+    assert!(stdout.contains("1 of 2 tests pass"), "{stdout}");
+}

@@ -201,7 +201,7 @@ async fn run_stages(
     layout::assemble(course, track, &base, upto, tests_of, &scratch)
         .map_err(|err| format!("cannot prepare a scratch copy of the learner's crate: {err}"))?;
     let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
-    let request = RunRequest::new(&scratch, &course.target_dir(), limit);
+    let request = RunRequest::new(&scratch, &course.scratch_target_dir(), limit);
     runner::run(&request, &CancellationToken::new(), None)
         .await
         .map_err(|err| format!("{err:#}"))

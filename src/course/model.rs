@@ -184,6 +184,13 @@ impl Course {
         self.state_dir().join("target")
     }
 
+    /// The build directory of scratch crates (`verify`, `dev check`). Kept apart from the
+    /// learner's: a scratch copy has the same package name as the learner's crate, so in one
+    /// build directory their artifacts would share names, and cargo could take one for the other.
+    pub fn scratch_target_dir(&self) -> PathBuf {
+        self.state_dir().join("target-scratch")
+    }
+
     /// A path shown relative to the course root, for messages.
     pub fn display_path<'a>(&self, path: &'a Path) -> &'a Path {
         path.strip_prefix(&self.root).unwrap_or(path)

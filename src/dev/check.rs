@@ -169,7 +169,7 @@ async fn check_stage(
             .push(format!("cannot prepare its reference solution: {err}")),
     }
     if !options.no_lints && result.solution == Some(Verdict::Passed) {
-        let target = course.target_dir();
+        let target = course.scratch_target_dir();
         let tools: [(&str, &[&str]); 2] = [
             (
                 "cargo clippy --all-targets -- -D warnings",
@@ -201,7 +201,7 @@ async fn build_and_run(
     layout::assemble(course, track, base, index, |s| s.tests.clone(), dir)
         .map_err(|e| e.to_string())?;
     let stage = &track.stages[index];
-    let request = RunRequest::new(dir, &course.target_dir(), stage.time_limit * 2);
+    let request = RunRequest::new(dir, &course.scratch_target_dir(), stage.time_limit * 2);
     runner::run(&request, &CancellationToken::new(), None)
         .await
         .map_err(|e| format!("{e:#}"))
