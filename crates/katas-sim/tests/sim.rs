@@ -599,8 +599,20 @@ fn stats_count_messages_per_op_and_latency() {
 }
 
 #[test]
-#[ignore]
-fn show_timeline() {
+fn a_failure_reads_as_seed_property_stats_and_a_column_per_node() {
     let sim = busy_run(42);
-    println!("{}", sim.fail("demo", "a demo failure\nsecond line"));
+    let report = sim.fail("demo", "a demo failure\nsecond line").to_string();
+    assert!(report.contains("demo (seed 42"), "{report}");
+    assert!(
+        report.contains("a demo failure") && report.contains("second line"),
+        "{report}"
+    );
+    assert!(report.contains("per op"), "efficiency is shown: {report}");
+    let header = report
+        .lines()
+        .find(|l| l.contains("tick") && l.contains("n0"))
+        .expect("a header row");
+    for column in ["n0", "n1", "n2", "n3", "clients"] {
+        assert!(header.contains(column), "no column {column}: {header}");
+    }
 }
