@@ -651,8 +651,8 @@ fn classroom_commands() -> Vec<(String, String)> {
 }
 
 /// A runner's workspace as both workflows lay it out: `submission/` (the learner's repository),
-/// `grader/` (katas built from the teacher's copy, grade.sh, and the teacher's info.toml and
-/// course/), and `junit/` for the results.
+/// `grader/` (katas built from the teacher's copy, grade.sh, and the teacher's info.toml,
+/// course/ and crates/), and `junit/` for the results.
 fn workspace(dir: &Path, teacher: &Path) -> PathBuf {
     let ws = dir.join("workspace");
     submission(teacher, &ws.join("submission"));
@@ -664,6 +664,7 @@ fn workspace(dir: &Path, teacher: &Path) -> PathBuf {
     fs::copy(repo().join("classroom/grade.sh"), grader.join("grade.sh")).unwrap();
     fs::copy(teacher.join("info.toml"), grader.join("course/info.toml")).unwrap();
     common::copy(&teacher.join("course"), &grader.join("course/course"));
+    common::copy(&teacher.join("crates"), &grader.join("course/crates"));
     ws
 }
 
@@ -756,9 +757,10 @@ fn the_workflows_grading_commands_grade_a_submission_with_junit_and_exit_codes()
 
     // The learner weakens their copy of a test: graded with the teacher's, and flagged.
     let tests = ws.join("submission/exercises/counter/tests/stages/count.rs");
-    let weakened = fs::read_to_string(&tests)
-        .unwrap()
-        .replace("assert_eq!(c.count(), 3", "assert_eq!(3, 3");
+    let weakened = fs::read_to_string(&tests).unwrap().replace(
+        "checker::expect_count(c.count(), 3)",
+        "checker::expect_count(3, 3)",
+    );
     fs::write(&tests, weakened).unwrap();
     let (code, said) = bash(
         &ws,
