@@ -36,6 +36,24 @@ pub enum WatchKind {
 pub struct Watcher {
     _inner: Box<dyn notify::Watcher + Send>,
     pub kind: WatchKind,
+    root: PathBuf,
+    /// Which of the source folders existed (and so are watched).
+    watched: Vec<bool>,
+}
+
+impl Watcher {
+    /// Whether a source folder appeared or vanished since watching started (a `src/` deleted
+    /// and recreated loses its watch): then watching must start again.
+    pub fn is_stale(&self) -> bool {
+        present_source_dirs(&self.root) != self.watched
+    }
+}
+
+fn present_source_dirs(dir: &Path) -> Vec<bool> {
+    SOURCE_DIRS
+        .iter()
+        .map(|sub| dir.join(sub).is_dir())
+        .collect()
 }
 
 /// Why watching could not start at all.
@@ -105,6 +123,8 @@ pub fn start(
     Ok(Watcher {
         _inner: inner,
         kind,
+        root: dir.to_path_buf(),
+        watched: present_source_dirs(dir),
     })
 }
 
@@ -127,6 +147,11 @@ pub fn is_source(root: &Path, path: &Path) -> bool {
         .any(|c| c.as_os_str() == "target" || c.as_os_str() == ".git")
     {
         return false;
+    }
+    // A source folder itself appearing (a `src/` deleted and recreated) counts: the run it
+    // starts also renews the watch on it.
+    if relative.components().count() == 1 && SOURCE_DIRS.iter().any(|d| relative == Path::new(d)) {
+        return true;
     }
     let name = relative
         .file_name()
@@ -209,6 +234,21 @@ mod tests {
         ));
         assert!(!is_source(root, Path::new("/c/exercises/kv/src/4913")));
         assert!(!is_source(root, Path::new("/c/exercises/kv/notes.md")));
+    }
+
+    #[test]
+    fn a_source_folder_that_comes_and_goes_makes_the_watch_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let watcher = start(dir.path(), false, tx).unwrap();
+        assert!(!watcher.is_stale());
+        assert!(
+            is_source(dir.path(), &dir.path().join("src")),
+            "the folder's return is a change"
+        );
+        std::fs::remove_dir_all(dir.path().join("src")).unwrap();
+        assert!(watcher.is_stale());
     }
 
     async fn batches(gaps_ms: &[u64]) -> Vec<usize> {

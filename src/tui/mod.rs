@@ -246,6 +246,9 @@ impl App {
         if let Some(old) = self.run.take() {
             old.cancel();
         }
+        if self.watcher.as_ref().is_some_and(watch::Watcher::is_stale) {
+            self.watch_working_crate();
+        }
         let at = self.working();
         if let Err(err) = self.session.enter(at.track) {
             let _ = self.tx.send(Message::RunFailed {
