@@ -364,6 +364,3 @@ impl App {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests;

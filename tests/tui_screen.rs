@@ -1,4 +1,7 @@
-//! `update` without a terminal, and `view` on ratatui's `TestBackend`.
+//! The watch screen without a terminal: `update` on messages, and `view` drawn on ratatui's
+//! `TestBackend`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -6,15 +9,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::model::*;
-use super::update::update;
-use super::view;
-use crate::course::StageRef;
-use crate::hints::{Confirm, Decision, Ladder, LadderKey};
-use crate::progress::StageStatus;
-use crate::runner::{RunEvent, RunOutcome, TestResult, TestStatus, Verdict};
-use crate::session::HintAnswer;
-use crate::watch::WatchKind;
+use katas::course::StageRef;
+use katas::hints::{Confirm, Decision, Ladder, LadderKey};
+use katas::progress::StageStatus;
+use katas::runner::{RunEvent, RunOutcome, TestResult, TestStatus, Verdict};
+use katas::session::HintAnswer;
+use katas::tui::*;
+use katas::watch::WatchKind;
 
 fn key(c: char) -> Message {
     Message::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
