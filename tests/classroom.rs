@@ -527,11 +527,14 @@ fn an_export_has_no_solutions_still_loads_and_verifies() {
     assert_eq!(verdict["stages"][0]["status"], "passed");
     assert_eq!(verdict["stages"][1]["status"], "failed");
 
+    // Without solutions, dev check proves what it can, says so, and passes: a learner's
+    // `cargo test` in their copy stays green.
     let (code, stdout, stderr) = output(&dest, &["dev", "check", "--no-lints"]);
-    assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("no solutions/ folder"), "{stdout}");
     assert!(
-        stdout.contains("reference solution") && stdout.contains("is missing"),
-        "dev check says the solutions are missing, and does not crash: {stdout}{stderr}"
+        stdout.contains("ok   counter/count: start Failed"),
+        "the first stage's start is still checked: {stdout}"
     );
 }
 

@@ -140,6 +140,13 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
         }
     };
     let report = runtime()?.block_on(dev::check(&course, &options, print))?;
+    if report.without_solutions {
+        anstream::println!(
+            "\nnote: this course has no solutions/ folder (a learners' copy): checked the course, \
+             its ladders and briefs, and that each track's first stage fails at its start; the \
+             rest needs the reference solutions"
+        );
+    }
     for problem in &report.course_problems {
         anstream::println!("FAIL {problem}");
     }

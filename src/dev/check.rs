@@ -39,6 +39,22 @@ pub struct StageCheck {
 }
 
 impl StageCheck {
+    /// A stage's check with its teaching-rule problems, before anything is built.
+    fn linted(track: &Track, index: usize) -> Self {
+        let stage = &track.stages[index];
+        Self {
+            track: track.id.clone(),
+            stage: stage.id.clone(),
+            start: None,
+            solution: None,
+            tests: 0,
+            problems: lint_stage(track, stage)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+
     pub fn is_sound(&self) -> bool {
         self.problems.is_empty()
     }
@@ -50,6 +66,9 @@ pub struct CheckReport {
     /// Problems not tied to one stage (a track's start crate).
     pub course_problems: Vec<Problem>,
     pub stages: Vec<StageCheck>,
+    /// The course has no `solutions/` (a learners' copy, made by `dev export`): only what needs
+    /// no reference solution was checked.
+    pub without_solutions: bool,
 }
 
 impl CheckReport {
@@ -64,18 +83,58 @@ pub async fn check(
     options: &CheckOptions,
     mut on_stage: impl FnMut(&StageCheck),
 ) -> Result<CheckReport, CourseError> {
-    let mut report = CheckReport::default();
+    let mut report = CheckReport {
+        without_solutions: !course.root.join("solutions").is_dir(),
+        ..CheckReport::default()
+    };
     for (track, stages) in
         course.selection(options.track.as_deref(), None, options.stage.as_deref())?
     {
         report.course_problems.extend(check_start(course, track));
         for index in stages {
-            let result = check_stage(course, track, index, options).await;
+            let result = if report.without_solutions {
+                check_stage_without_solutions(course, track, index).await
+            } else {
+                check_stage(course, track, index, options).await
+            };
             on_stage(&result);
             report.stages.push(result);
         }
     }
     Ok(report)
+}
+
+/// In a learners' copy: the ladders and brief, and - for a track's first stage, whose start
+/// needs no reference solution - that the start state fails.
+async fn check_stage_without_solutions(course: &Course, track: &Track, index: usize) -> StageCheck {
+    let mut result = StageCheck::linted(track, index);
+    if index == 0 {
+        check_start_state(course, track, index, &mut result).await;
+    }
+    result
+}
+
+/// The stage must not pass in its start state: it would ask for nothing new.
+async fn check_start_state(course: &Course, track: &Track, index: usize, result: &mut StageCheck) {
+    let start_dir = course
+        .state_dir()
+        .join("check")
+        .join(format!("{}-start", track.id));
+    match build_and_run(course, track, &Base::start_of(index), index, &start_dir).await {
+        Ok(outcome) => {
+            result.start = Some(outcome.verdict);
+            match outcome.verdict {
+                Verdict::Passed => result.problems.push(
+                    "passes in its start state: its tests ask for nothing the previous stage did not already do".to_owned(),
+                ),
+                Verdict::BuildError => result.problems.push(format!("its start state does not build:\n{}", indent(&outcome.build_output))),
+                _ => {}
+            }
+        }
+        Err(err) => result
+            .problems
+            .push(format!("cannot prepare its start state: {err}")),
+    }
 }
 
 /// A track's start crate must be its own workspace and pin its dependencies.
@@ -121,36 +180,9 @@ async fn check_stage(
     index: usize,
     options: &CheckOptions,
 ) -> StageCheck {
-    let stage = &track.stages[index];
-    let mut result = StageCheck {
-        track: track.id.clone(),
-        stage: stage.id.clone(),
-        start: None,
-        solution: None,
-        tests: 0,
-        problems: lint_stage(track, stage)
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-    };
+    let mut result = StageCheck::linted(track, index);
+    check_start_state(course, track, index, &mut result).await;
     let scratch = course.state_dir().join("check");
-
-    let start_dir = scratch.join(format!("{}-start", track.id));
-    match build_and_run(course, track, &Base::start_of(index), index, &start_dir).await {
-        Ok(outcome) => {
-            result.start = Some(outcome.verdict);
-            match outcome.verdict {
-                Verdict::Passed => result.problems.push(
-                    "passes in its start state: its tests ask for nothing the previous stage did not already do".to_owned(),
-                ),
-                Verdict::BuildError => result.problems.push(format!("its start state does not build:\n{}", indent(&outcome.build_output))),
-                _ => {}
-            }
-        }
-        Err(err) => result
-            .problems
-            .push(format!("cannot prepare its start state: {err}")),
-    }
 
     let solution_dir = scratch.join(format!("{}-solution", track.id));
     match build_and_run(course, track, &Base::Solution(index), index, &solution_dir).await {
