@@ -100,13 +100,18 @@ fn draw_header(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
         .and_then(|at| snapshot.tracks.get(at.track))
         .map_or((String::new(), 0), |t| (t.title.clone(), t.stages.len()));
     let number = snapshot.at.map_or(0, |at| at.stage + 1);
+    let stage = format!("stage {number} of {stage_total}: {}", snapshot.stage_title);
+    // The course's name is the first thing to give up when the line is short: the stage matters.
+    let full = format!("katas · {} · {track} · {stage}", snapshot.course);
+    let context = if full.chars().count() <= usize::from(area.width) {
+        format!(" · {} · {track} · ", snapshot.course)
+    } else {
+        format!(" · {track} · ")
+    };
     let title = Line::from(vec![
         Span::styled("katas", theme.title),
-        Span::raw(format!(" · {} · {track} · ", snapshot.course)),
-        Span::styled(
-            format!("stage {number} of {stage_total}: {}", snapshot.stage_title),
-            theme.heading,
-        ),
+        Span::raw(context),
+        Span::styled(stage, theme.heading),
     ]);
     let [line, gauges] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
