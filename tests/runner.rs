@@ -2,6 +2,7 @@
 //! compile, fail, loop forever, flood the output, spawn a process) and checks what katas made
 //! of it.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! `katas watch` end to end, in a pseudo-terminal read through a terminal emulator (`vt100`): a
 //! learner's session from a failing stage to the next one, and a save in the middle of a run.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
