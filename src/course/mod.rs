@@ -4,6 +4,7 @@ mod concepts;
 mod error;
 mod load;
 mod model;
+mod test_scan;
 
 pub use concepts::{CONCEPTS, ConceptKind, concept_kind};
 pub use error::{CourseError, Problem};
