@@ -129,10 +129,36 @@ fn watch_figures(
     let pid = child.process_id().unwrap();
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().unwrap();
+    let parser = std::sync::Arc::new(std::sync::Mutex::new(vt100::Parser::new(40, 120, 0)));
+    let feed = std::sync::Arc::clone(&parser);
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
-        while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().unwrap().process(&buf[..n]);
+        }
     });
+    let screen = || parser.lock().unwrap().screen().contents();
+    let busy = |text: &str| {
+        text.contains("building") || text.contains("running ") || text.contains("starting")
+    };
+    // The verdict is on screen once the screen has been busy and then shows a summary again.
+    let wait_screen_verdict = |started: Instant| {
+        let deadline = started + Duration::from_secs(60);
+        let mut seen_busy = false;
+        while Instant::now() < deadline {
+            let text = screen();
+            if busy(&text) {
+                seen_busy = true;
+            } else if seen_busy && text.contains("tests pass - ") {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        started.elapsed()
+    };
     let state = root.join(".katas/state.toml");
     let runs = || {
         let text = std::fs::read_to_string(&state).unwrap_or_default();
@@ -163,17 +189,27 @@ fn watch_figures(
         std::fs::rename(&tmp, lib).unwrap();
     };
 
+    let mut on_screen = Vec::new();
     let save_to_verdict = median(samples, || {
         let before = runs();
         let started = Instant::now();
         save(original);
+        on_screen.push(wait_screen_verdict(started));
         wait_runs(before + 1);
         let elapsed = started.elapsed();
         std::thread::sleep(Duration::from_millis(300));
         elapsed
     });
+    on_screen.sort();
+    let on_screen = on_screen[on_screen.len() / 2];
     println!(
-        "\n`katas watch` save-to-verdict (atomic save -> verdict recorded): {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
+        "\n`katas watch` save-to-verdict (atomic save -> verdict on screen)  : {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
+        ms(on_screen),
+        ms(on_screen) - ms(bare_stages),
+        ms(on_screen) - ms(bare_all)
+    );
+    println!(
+        "`katas watch` save-to-verdict (atomic save -> verdict recorded)   : {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
         ms(save_to_verdict),
         ms(save_to_verdict) - ms(bare_stages),
         ms(save_to_verdict) - ms(bare_all)

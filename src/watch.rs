@@ -14,8 +14,8 @@ use notify::{Event, RecursiveMode};
 use tokio::sync::mpsc;
 
 /// The quiet time that ends a save: long enough to merge an editor's writes of one save, short
-/// enough to be unnoticeable.
-pub const DEBOUNCE: Duration = Duration::from_millis(20);
+/// enough to be unnoticeable (five writes spread over 50 ms still merge).
+pub const DEBOUNCE: Duration = Duration::from_millis(15);
 
 /// How often the polling fallback looks at the files.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
