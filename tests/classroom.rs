@@ -13,7 +13,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{course, katas, output};
+use common::{course, katas, output, solve_stage_one};
 use katas::exit_codes;
 
 const LEARNERS: [&str; 3] = ["ada", "bob", "cy"];
@@ -446,14 +446,6 @@ fn dev_new_never_writes_through_a_link_out_of_the_course() {
 // ---------------------------------------------------------------------------------------------
 // katas dev export
 // ---------------------------------------------------------------------------------------------
-
-fn solve_stage_one(crate_root: &Path) {
-    fs::copy(
-        repo().join("tests/fixtures/mini/solutions/counter/count/src/lib.rs"),
-        crate_root.join("exercises/counter/src/lib.rs"),
-    )
-    .unwrap();
-}
 
 /// A learner's copy of `mini`, exported from `teacher`, worked on: stage 1 solved.
 fn submission(teacher: &Path, dest: &Path) {

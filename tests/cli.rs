@@ -7,15 +7,8 @@ mod common;
 
 use std::fs;
 
-use common::{course, output};
+use common::{course, output, solve_stage_one};
 use katas::exit_codes;
-
-const SOLVED_COUNT: &str = "tests/fixtures/mini/solutions/counter/count/src/lib.rs";
-
-fn solve_stage_one(root: &std::path::Path) {
-    let solution = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SOLVED_COUNT);
-    fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
-}
 
 #[test]
 fn list_json_has_the_documented_shape() {
@@ -122,10 +115,7 @@ fn hints_escalate_only_after_a_new_attempt() {
     assert!(!stdout.contains("2. Nudge"), "{stdout}");
 
     let lib = root.join("exercises/counter/src/lib.rs");
-    let text = fs::read_to_string(&lib)
-        .unwrap()
-        .replace("todo!(\"count one event\")", "self.count += 2");
-    fs::write(&lib, text).unwrap();
+    common::edit(&lib, "todo!(\"count one event\")", "self.count += 2");
     output(&root, &["run"]);
     let (_, stdout, _) = output(&root, &["hint", "--yes"]);
     assert!(
@@ -194,14 +184,11 @@ fn verify_grades_every_stage_and_reports_tampering() {
 
     // The learner weakens their copy of the test so a wrong counter would pass.
     let tests = root.join("exercises/counter/tests/stages/count.rs");
-    fs::write(
+    common::edit(
         &tests,
-        fs::read_to_string(&tests).unwrap().replace(
-            "checker::expect_count(c.count(), 3)",
-            "checker::expect_count(3, 3)",
-        ),
-    )
-    .unwrap();
+        "checker::expect_count(c.count(), 3)",
+        "checker::expect_count(3, 3)",
+    );
     let (code, stdout, _) = output(
         &root,
         &["verify", "--stage", "counter/count", "--format", "junit"],
@@ -221,26 +208,17 @@ fn a_trusted_reference_catches_edits_to_the_course_folder_too() {
     output(&root, &["run"]);
     // A wrong counter, and both copies of the test edited to let it through.
     let lib = root.join("exercises/counter/src/lib.rs");
-    fs::write(
-        &lib,
-        fs::read_to_string(&lib)
-            .unwrap()
-            .replace("todo!(\"count one event\")", ""),
-    )
-    .unwrap();
+    common::edit(&lib, "todo!(\"count one event\")", "");
     for path in [
         "exercises/counter/tests/stages/count.rs",
         "course/counter/count/tests.rs",
     ] {
         let path = root.join(path);
-        fs::write(
+        common::edit(
             &path,
-            fs::read_to_string(&path).unwrap().replace(
-                "checker::expect_count(c.count(), 3)",
-                "checker::expect_count(0, 0)",
-            ),
-        )
-        .unwrap();
+            "checker::expect_count(c.count(), 3)",
+            "checker::expect_count(0, 0)",
+        );
     }
     let (code, _, stderr) = output(&root, &["verify", "--stage", "counter/count"]);
     assert_eq!(
@@ -294,13 +272,7 @@ fn unknown_and_locked_stages_get_clear_errors() {
 fn an_invalid_course_names_the_file_the_line_and_the_fix() {
     let (_dir, root) = course("mini");
     let info = root.join("info.toml");
-    fs::write(
-        &info,
-        fs::read_to_string(&info)
-            .unwrap()
-            .replace("summary =", "sumary ="),
-    )
-    .unwrap();
+    common::edit(&info, "summary =", "sumary =");
     let (code, _, stderr) = output(&root, &["list"]);
     assert_eq!(code, i32::from(exit_codes::COURSE_ERROR));
     assert!(
@@ -358,21 +330,9 @@ fn dev_check_proves_a_sound_course_and_names_what_is_wrong() {
 
     // A solution that does not solve, and a stage whose start already passes.
     let broken = root.join("solutions/counter/reset/src/lib.rs");
-    fs::write(
-        &broken,
-        fs::read_to_string(&broken)
-            .unwrap()
-            .replace("std::mem::take(&mut self.count)", "self.count"),
-    )
-    .unwrap();
+    common::edit(&broken, "std::mem::take(&mut self.count)", "self.count");
     let start = root.join("course/counter/start/src/lib.rs");
-    fs::write(
-        &start,
-        fs::read_to_string(&start)
-            .unwrap()
-            .replace("todo!(\"count one event\")", "self.count += 1"),
-    )
-    .unwrap();
+    common::edit(&start, "todo!(\"count one event\")", "self.count += 1");
     let (code, stdout, _) = output(&root, &["dev", "check"]);
     assert_eq!(code, i32::from(exit_codes::FAILED));
     assert!(
@@ -394,10 +354,7 @@ fn dev_check_proves_a_sound_course_and_names_what_is_wrong() {
 fn dev_check_holds_ladders_to_the_teaching_rules() {
     let (_dir, root) = course("mini");
     let manifest = root.join("course/counter/reset/stage.toml");
-    let text = fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("or nothing?", "or nothing.");
-    fs::write(&manifest, text).unwrap();
+    common::edit(&manifest, "or nothing?", "or nothing.");
     let (code, stdout, _) = output(
         &root,
         &["dev", "check", "--stage", "counter/reset", "--no-lints"],
@@ -433,22 +390,13 @@ fn a_trusted_reference_also_covers_the_courses_own_crates() {
     output(&root, &["run"]);
     // A wrong counter, and the course's checker crate weakened to let it through.
     let lib = root.join("exercises/counter/src/lib.rs");
-    fs::write(
-        &lib,
-        fs::read_to_string(&lib)
-            .unwrap()
-            .replace("todo!(\"count one event\")", ""),
-    )
-    .unwrap();
+    common::edit(&lib, "todo!(\"count one event\")", "");
     let checker = root.join("crates/checker/src/lib.rs");
-    fs::write(
+    common::edit(
         &checker,
-        fs::read_to_string(&checker).unwrap().replace(
-            "assert_eq!(actual, expected, \"the count should be {expected}\");",
-            "let _ = (actual, expected);",
-        ),
-    )
-    .unwrap();
+        "assert_eq!(actual, expected, \"the count should be {expected}\");",
+        "let _ = (actual, expected);",
+    );
     let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
     assert_eq!(
         code, 0,

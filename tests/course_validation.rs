@@ -8,6 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::edit;
 use katas::course::{self, CourseError, Problem};
 
 /// The problems of the fixture course after `damage` was done to it.
@@ -19,12 +20,6 @@ fn problems_after(damage: impl FnOnce(&Path)) -> Vec<Problem> {
         Ok(_) => panic!("the damaged course loaded"),
         Err(other) => panic!("expected a list of problems, got: {other}"),
     }
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "fixture lacks {from:?}");
-    fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 fn one(problems: &[Problem], needle: &str) -> Problem {

@@ -141,21 +141,7 @@ fn a_learner_goes_from_failure_to_the_next_stage_and_quits_cleanly() {
 
     screen.press("q");
     assert!(screen.wait_exit(), "katas watch exits with success on q");
-    let parser = screen.parser.lock().unwrap();
-    assert!(
-        !parser.screen().alternate_screen(),
-        "the alternate screen was left"
-    );
-    assert!(!parser.screen().hide_cursor(), "the cursor is shown again");
-    drop(parser);
-    let termios = screen.master.get_termios().expect("termios of the pty");
-    let flags = termios.local_flags.bits();
-    assert_ne!(
-        flags & libc::ICANON,
-        0,
-        "raw mode is off: canonical input is back"
-    );
-    assert_ne!(flags & libc::ECHO, 0, "raw mode is off: echo is back");
+    assert_restored(&screen);
 }
 
 #[test]
@@ -212,7 +198,12 @@ fn assert_restored(screen: &Screen) {
         .expect("termios of the pty")
         .local_flags
         .bits();
-    assert_ne!(flags & libc::ICANON, 0, "raw mode is off");
+    assert_ne!(
+        flags & libc::ICANON,
+        0,
+        "raw mode is off: canonical input is back"
+    );
+    assert_ne!(flags & libc::ECHO, 0, "raw mode is off: echo is back");
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
 use super::Reference;
 use crate::course::{Course, CourseError, Stage, Track};
@@ -202,9 +201,7 @@ async fn run_stages(
         .map_err(|err| format!("cannot prepare a scratch copy of the learner's crate: {err}"))?;
     let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
     let request = RunRequest::new(&scratch, &course.scratch_target_dir(), limit);
-    runner::run(&request, &CancellationToken::new(), None)
-        .await
-        .map_err(|err| format!("{err:#}"))
+    runner::run_to_end(&request).await
 }
 
 fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {

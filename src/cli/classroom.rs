@@ -140,6 +140,17 @@ fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Says why a request was refused and picks its exit code: a wrong command line, or a course
+/// that cannot take what was asked.
+fn refused(err: &dyn std::fmt::Display, usage: bool) -> u8 {
+    anstream::eprintln!("error: {err}");
+    if usage {
+        exit_codes::USAGE
+    } else {
+        exit_codes::COURSE_ERROR
+    }
+}
+
 /// `katas dev new`.
 pub fn new_track(course: Course, args: &NewArgs) -> anyhow::Result<u8> {
     let options = NewOptions {
@@ -150,13 +161,7 @@ pub fn new_track(course: Course, args: &NewArgs) -> anyhow::Result<u8> {
     let created = match runtime()?.block_on(dev::new_track(&course, &options)) {
         Ok(created) => created,
         Err(err) if err.is_usage() || err.is_course_problem() => {
-            anstream::eprintln!("error: {err}");
-            let code = if err.is_usage() {
-                exit_codes::USAGE
-            } else {
-                exit_codes::COURSE_ERROR
-            };
-            return Ok(code);
+            return Ok(refused(&err, err.is_usage()));
         }
         Err(err) => return Err(err.into()),
     };
@@ -187,13 +192,7 @@ pub fn export(course: Course, args: &ExportArgs) -> anyhow::Result<u8> {
     let export = match dev::export_without_solutions(&course, &args.dir) {
         Ok(export) => export,
         Err(err) if err.is_usage() || err.is_course_problem() => {
-            anstream::eprintln!("error: {err}");
-            let code = if err.is_usage() {
-                exit_codes::USAGE
-            } else {
-                exit_codes::COURSE_ERROR
-            };
-            return Ok(code);
+            return Ok(refused(&err, err.is_usage()));
         }
         Err(err) => return Err(err.into()),
     };

@@ -59,13 +59,14 @@ fn list_json(session: &Session) -> serde_json::Value {
 /// `katas run [TRACK/STAGE]`.
 pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
     let mut session = Session::open(course)?;
-    let track = match target {
-        Some(reference) => session.reached(reference)?.track,
-        None => session.working().track,
-    };
+    let requested = target
+        .map(|reference| session.reached(reference))
+        .transpose()?;
+    let track = requested.map_or(session.working().track, |at| at.track);
     let working = session.enter(track)?;
-    let at = match target {
-        Some(reference) if reference.contains('/') => session.reached(reference)?,
+    // A bare TRACK names the track, not its first stage: run its working stage.
+    let at = match (target, requested) {
+        (Some(reference), Some(at)) if reference.contains('/') => at,
         _ => working,
     };
     warn_edited(&session, working);

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::course::{Course, CourseError, Problem, Track};
 use crate::hints::lint_stage;
 use crate::layout::{self, Base};
@@ -234,9 +232,7 @@ async fn build_and_run(
         .map_err(|e| e.to_string())?;
     let stage = &track.stages[index];
     let request = RunRequest::new(dir, &course.scratch_target_dir(), stage.time_limit * 2);
-    runner::run(&request, &CancellationToken::new(), None)
-        .await
-        .map_err(|e| format!("{e:#}"))
+    runner::run_to_end(&request).await
 }
 
 fn why(outcome: &RunOutcome) -> String {

@@ -357,6 +357,14 @@ fn lockfile_packages(crate_dir: &Path) -> Option<usize> {
     Some(lock.lines().filter(|l| l.trim() == "[[package]]").count())
 }
 
+/// Runs a request to its end, with nothing to cancel it and no one watching its progress (the
+/// scratch builds of `verify` and `dev check`); a run that could not start is said in words.
+pub async fn run_to_end(request: &RunRequest) -> Result<RunOutcome, String> {
+    run(request, &CancellationToken::new(), None)
+        .await
+        .map_err(|err| format!("{err:#}"))
+}
+
 /// The result of a plain cargo command (clippy, fmt): whether it succeeded, and what it said.
 #[derive(Debug, Clone)]
 pub struct CargoResult {

@@ -330,7 +330,10 @@ impl App {
     }
 
     fn send_snapshot(&self) {
-        let _ = self.tx.send(Message::Snapshot(snapshot(&self.session)));
+        let _ = self.tx.send(Message::Snapshot(snapshot(
+            &self.session,
+            Some(&self.model.snapshot),
+        )));
     }
 
     /// Leaves the screen, runs `$VISUAL` or `$EDITOR` on the crate's `src/lib.rs`, comes back.

@@ -6,8 +6,10 @@ use crate::course::StageRef;
 use crate::progress::StageStatus;
 use crate::session::Session;
 
-/// What the screen shows of the session now.
-pub fn snapshot(session: &Session) -> Snapshot {
+/// What the screen shows of the session now. `previous` is the snapshot on screen: what has not
+/// changed since (the reference solution's files) is taken from it rather than read again after
+/// every save.
+pub fn snapshot(session: &Session, previous: Option<&Snapshot>) -> Snapshot {
     let course = &session.course;
     let at = session.working();
     let tracks = course
@@ -41,7 +43,7 @@ pub fn snapshot(session: &Session) -> Snapshot {
         reflection: stage.reflection.clone(),
         passed,
         edited_tests: session.edited_tests(at),
-        solution: solution_view(session, at, passed),
+        solution: solution_view(session, at, passed, previous),
         hints: hint.ladder.rungs[..hint.shown_before.min(hint.ladder.rungs.len())].to_vec(),
         hints_about: hint.ladder.about,
     }
@@ -49,7 +51,12 @@ pub fn snapshot(session: &Session) -> Snapshot {
 
 /// The reference the learner may read: the working stage's once passed; else the previous
 /// stage's (which they passed), and that one may be adopted.
-fn solution_view(session: &Session, at: StageRef, passed: bool) -> Option<SolutionView> {
+fn solution_view(
+    session: &Session,
+    at: StageRef,
+    passed: bool,
+    previous: Option<&Snapshot>,
+) -> Option<SolutionView> {
     let track = session.track(at);
     let (index, adoptable) = if passed {
         (at.stage, false)
@@ -61,6 +68,13 @@ fn solution_view(session: &Session, at: StageRef, passed: bool) -> Option<Soluti
         )
     };
     let stage = &track.stages[index];
+    let unchanged = previous
+        .filter(|p| p.at.is_some_and(|p_at| p_at.track == at.track))
+        .and_then(|p| p.solution.as_ref())
+        .filter(|s| s.stage == stage.id && s.adoptable == adoptable);
+    if let Some(solution) = unchanged {
+        return Some(solution.clone());
+    }
     let dir = session.course.solution_dir(track, stage);
     let mut text = String::new();
     for file in crate::fsutil::list_files(&dir).ok()? {

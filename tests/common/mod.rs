@@ -52,3 +52,18 @@ pub fn output(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Replaces the first `from` in a file with `to`; the fixture must contain `from`, or the edit
+/// would silently do nothing and the test would prove nothing.
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} lacks {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Solves the fixture course's first stage (`counter/count`) with its reference solution.
+pub fn solve_stage_one(root: &Path) {
+    let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mini/solutions/counter/count/src/lib.rs");
+    std::fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
+}
