@@ -22,6 +22,19 @@ pub fn write_crates(dest: &std::path::Path) -> std::io::Result<()> {
     CRATES_DIR.extract(&crates)
 }
 
+/// Writes the whole embedded course (`info.toml`, `course/`, `crates/`) into `dest`, replacing
+/// what was there: a trusted copy on disk for graders that need one.
+pub fn write_course(dest: &std::path::Path) -> std::io::Result<()> {
+    let course = dest.join("course");
+    if course.exists() {
+        std::fs::remove_dir_all(&course)?;
+    }
+    std::fs::create_dir_all(&course)?;
+    COURSE_DIR.extract(&course)?;
+    write_crates(dest)?;
+    std::fs::write(dest.join("info.toml"), INFO_TOML)
+}
+
 /// The `info.toml` this binary was built with.
 pub const INFO_TOML: &str = include_str!("../info.toml");
 

@@ -1,6 +1,7 @@
 //! The classroom: grading a learner's crate against the course's own tests, and noticing when
 //! the learner edited those tests.
 
+pub mod class;
 mod junit;
 mod merge;
 mod reference;

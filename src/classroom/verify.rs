@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use super::Reference;
 use crate::course::{Course, CourseError, Stage, Track};
@@ -24,6 +25,16 @@ pub struct VerifyOptions {
     pub through: Option<String>,
     /// Only this one stage, as TRACK/STAGE.
     pub stage: Option<String>,
+    /// Where the scratch crates and their build folder go. Default: `<course>/.katas`. The class
+    /// grader gives each of its job slots one outside every learner's tree, so dependencies are
+    /// built once per slot, not once per learner.
+    pub work_dir: Option<PathBuf>,
+    /// A cap on each run's build time and on each stage's share of the test time (the course's
+    /// own `time_limit_secs` otherwise, and a generous build limit).
+    pub stage_time_limit: Option<Duration>,
+    /// Cancels the runs under way (the class grader's per-learner limit): their process groups
+    /// are killed and the stages not judged yet are errors.
+    pub cancel: Option<CancellationToken>,
 }
 
 /// A verified stage's status.
@@ -93,7 +104,7 @@ pub async fn verify(
         options.through.as_deref(),
         options.stage.as_deref(),
     )? {
-        verdicts.extend(verify_track(course, reference, track, &stages).await);
+        verdicts.extend(verify_track(course, reference, options, track, &stages).await);
     }
     Ok(VerifyReport::new(verdicts))
 }
@@ -101,6 +112,7 @@ pub async fn verify(
 async fn verify_track(
     course: &Course,
     reference: &Reference,
+    options: &VerifyOptions,
     track: &Track,
     stages: &[usize],
 ) -> Vec<StageVerdict> {
@@ -142,12 +154,12 @@ async fn verify_track(
     // One build for every graded stage first; if it does not compile (a later stage's API is
     // missing), each stage on its own, so an unfinished stage never fails a finished one.
     let indices: Vec<usize> = graded.iter().map(|(_, i)| *i).collect();
-    let together = run_stages(course, reference, track, &indices).await;
+    let together = run_stages(course, reference, options, track, &indices).await;
     let separately = !matches!(&together, Ok(o) if o.verdict != Verdict::CompileError && o.verdict != Verdict::BuildError);
     for (slot, index) in graded {
         let stage = &track.stages[index];
         let outcome = if separately {
-            run_stages(course, reference, track, &[index]).await
+            run_stages(course, reference, options, track, &[index]).await
         } else {
             together.clone()
         };
@@ -173,10 +185,15 @@ async fn verify_track(
 async fn run_stages(
     course: &Course,
     reference: &Reference,
+    options: &VerifyOptions,
     track: &Track,
     stages: &[usize],
 ) -> Result<RunOutcome, String> {
-    let scratch: PathBuf = course.state_dir().join("verify").join(&track.id);
+    let work = options
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| course.state_dir());
+    let scratch: PathBuf = work.join("verify").join(&track.id);
     let trusted = reference.dependency_root(course).map_err(|err| {
         format!("cannot prepare the trusted copies of the course's crates: {err}")
     })?;
@@ -199,9 +216,23 @@ async fn run_stages(
     };
     layout::assemble(course, track, &base, upto, tests_of, &scratch)
         .map_err(|err| format!("cannot prepare a scratch copy of the learner's crate: {err}"))?;
-    let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
-    let request = RunRequest::new(&scratch, &course.scratch_target_dir(), limit);
-    runner::run_to_end(&request).await
+    let cap = |limit: Duration| options.stage_time_limit.map_or(limit, |cap| limit.min(cap));
+    let limit: Duration = stages
+        .iter()
+        .map(|&i| cap(track.stages[i].time_limit))
+        .sum();
+    let target = match &options.work_dir {
+        Some(work) => work.join("target"),
+        None => course.scratch_target_dir(),
+    };
+    let mut request = RunRequest::new(&scratch, &target, limit);
+    request.build_time_limit = cap(request.build_time_limit);
+    match &options.cancel {
+        Some(cancel) => runner::run(&request, cancel, None)
+            .await
+            .map_err(|err| format!("{err:#}")),
+        None => runner::run_to_end(&request).await,
+    }
 }
 
 fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {

@@ -69,6 +69,7 @@ pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
         track: args.track.clone(),
         through: args.through.clone(),
         stage: args.stage.clone(),
+        ..VerifyOptions::default()
     };
     let report = runtime()?.block_on(classroom::verify(&course, &reference, &options))?;
     let text = match args.format {

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use build_log::{BuildLog, Diagnostic, Severity};
 pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
-pub use process::{Ended, Limits};
+pub use process::{Captured, Ended, Finished, Limits, run as run_limited};
 
 /// The test target every track crate has: all reached stages' tests, one module each.
 pub const TEST_TARGET: &str = "stages";

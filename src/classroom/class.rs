@@ -1,0 +1,22 @@
+//! Grading a whole class from the teacher's side (`katas grade`): a roster of learners'
+//! repositories, fetched and graded in parallel against the teacher's trusted course, each under
+//! its own time limits; the class's grades as JSON (which shards merge), CSV, Markdown, JUnit per
+//! learner and an HTML class report.
+
+mod cache;
+mod fetch;
+mod grade;
+mod results;
+mod roster;
+mod run;
+mod trusted;
+
+pub use grade::{GradeSettings, SELF_REPORT_FILE, grade_submission};
+pub use results::{
+    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, GradedTest, GradesError,
+    LearnerGrades, ReferenceUsed, SelfReported, StageGrade, StageInfo, merge_shards,
+    read as read_grades,
+};
+pub use roster::{Learner, RosterError, Shard, Source, load as load_roster};
+pub use run::{ClassOptions, Event, Phase, grade_class};
+pub use trusted::{ReferenceError, load as load_reference};

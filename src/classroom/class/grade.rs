@@ -1,0 +1,288 @@
+//! Grading one fetched submission: the one place the class grader calls `verify`, and the turn
+//! of its report into the class's verdicts.
+//!
+//! The submission is the teacher's private copy (a fresh clone, or a copy of a folder). Before
+//! grading, each track crate's manifest, lock file and every file but the learner's `src/` and
+//! `tests/stages/` are replaced by the reference course's start crate: a learner's `Cargo.toml`
+//! could declare a test target of its own named `stages`, or a build script, and grading must
+//! build what the course says, not what the learner says. The stages and their tests come from
+//! the reference course too; the submission's `info.toml` is never read.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::results::{CellStatus, GradedTest, SelfReported, StageGrade};
+use crate::classroom::{
+    Reference, StageStatus, VerifyOptions, VerifyReport, parse_report, strip_ansi, verify,
+};
+use crate::course::{Course, CourseError};
+use crate::fsutil::copy_tree;
+use crate::layout;
+use crate::progress::ProgressStore;
+use crate::runner::TestStatus;
+
+/// What a failing test's output is cut to in the class's grades.
+const MAX_TEST_OUTPUT: usize = 4 * 1024;
+
+/// The file a learner hands in their own report in (`katas report --format json`).
+pub const SELF_REPORT_FILE: &str = "katas-report.json";
+
+/// How one submission is graded.
+#[derive(Debug, Clone)]
+pub struct GradeSettings {
+    /// The job slot's folder: scratch crates and their build folder, reused across learners.
+    pub work_dir: PathBuf,
+    /// Caps each stage's build and test run.
+    pub stage_time_limit: Option<Duration>,
+    /// Cancelled when the learner's own time limit runs out.
+    pub cancel: CancellationToken,
+}
+
+/// Grades a submission (a course folder the teacher owns) against the reference course. This is
+/// the only call of [`verify`] in the class grader.
+pub async fn grade_submission(
+    submission_dir: &Path,
+    reference: &Course,
+    settings: &GradeSettings,
+) -> Result<VerifyReport, CourseError> {
+    let mut course = reference.clone();
+    course.root = submission_dir.to_path_buf();
+    let trusted = Reference::Course(Box::new(reference.clone()));
+    let options = VerifyOptions {
+        work_dir: Some(settings.work_dir.clone()),
+        stage_time_limit: settings.stage_time_limit,
+        cancel: Some(settings.cancel.clone()),
+        ..VerifyOptions::default()
+    };
+    verify(&course, &trusted, &options).await
+}
+
+/// Replaces what of each track crate is not the learner's own work (everything but `src/` and
+/// `tests/stages/`) by the reference's start crate. A track crate the learner does not have is
+/// left missing: grading reports it.
+pub fn use_trusted_parts(submission_dir: &Path, reference: &Course) -> io::Result<()> {
+    for track in &reference.tracks {
+        let crate_dir = submission_dir.join("exercises").join(&track.id);
+        if !crate_dir.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&crate_dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == "src" || name == "tests" {
+                continue;
+            }
+            remove(&entry.path())?;
+        }
+        let tests = crate_dir.join("tests");
+        if tests.is_dir() {
+            for entry in fs::read_dir(&tests)? {
+                let entry = entry?;
+                if entry.file_name() != "stages" {
+                    remove(&entry.path())?;
+                }
+            }
+        }
+        let start = reference.start_dir(track);
+        for entry in fs::read_dir(&start)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == "src" || name == "tests" {
+                continue;
+            }
+            let dest = crate_dir.join(&name);
+            if entry.file_type()?.is_dir() {
+                copy_tree(&entry.path(), &dest)?;
+            } else {
+                fs::copy(entry.path(), dest)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove(path: &Path) -> io::Result<()> {
+    let kind = fs::symlink_metadata(path)?.file_type();
+    if kind.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
+/// Which stages the learner had reached: those whose tests are installed in their crate. Read
+/// before grading; it only tells "failed" from "not reached", never makes a pass.
+pub fn reached_stages(submission_dir: &Path, reference: &Course) -> Vec<String> {
+    let mut reached = Vec::new();
+    for track in &reference.tracks {
+        let crate_dir = submission_dir.join("exercises").join(&track.id);
+        for stage in &track.stages {
+            if layout::stage_test_path(&crate_dir, stage).is_file() {
+                reached.push(format!("{}/{}", track.id, stage.id));
+            }
+        }
+    }
+    reached
+}
+
+/// The class's verdicts from verify's report, one per stage of the reference, in course order.
+pub fn verdicts(report: &VerifyReport, reference: &Course, reached: &[String]) -> Vec<StageGrade> {
+    let mut out = Vec::new();
+    for track in &reference.tracks {
+        for stage in &track.stages {
+            let key = format!("{}/{}", track.id, stage.id);
+            let Some(verdict) = report
+                .stages
+                .iter()
+                .find(|v| v.track == track.id && v.stage == stage.id)
+            else {
+                out.push(error_grade(&track.id, &stage.id, "katas did not grade it"));
+                continue;
+            };
+            let status = match verdict.status {
+                StageStatus::Passed => CellStatus::Passed,
+                StageStatus::Tampered => CellStatus::Tampered,
+                StageStatus::Error => CellStatus::Error,
+                StageStatus::Failed if reached.contains(&key) => CellStatus::Failed,
+                StageStatus::Failed => CellStatus::NotReached,
+            };
+            let tests = verdict
+                .tests
+                .iter()
+                .map(|t| GradedTest {
+                    name: t.name.clone(),
+                    status: t.status,
+                    output: if matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish) {
+                        cut(&strip_ansi(&t.output))
+                    } else {
+                        String::new()
+                    },
+                })
+                .collect();
+            out.push(StageGrade {
+                track: track.id.clone(),
+                stage: stage.id.clone(),
+                status,
+                tests_passed: verdict.tests_passed,
+                tests_failed: verdict.tests_failed,
+                duration_ms: verdict.duration_ms,
+                reason: verdict.reason.as_deref().map(|r| cut(&strip_ansi(r))),
+                tests,
+            });
+        }
+    }
+    out
+}
+
+/// Every stage of the reference as an error, for a learner katas could not grade at all.
+pub fn all_errors(reference: &Course, reason: &str) -> Vec<StageGrade> {
+    reference
+        .tracks
+        .iter()
+        .flat_map(|t| t.stages.iter().map(move |s| error_grade(&t.id, &s.id, reason)))
+        .collect()
+}
+
+fn error_grade(track: &str, stage: &str, reason: &str) -> StageGrade {
+    StageGrade {
+        track: track.to_owned(),
+        stage: stage.to_owned(),
+        status: CellStatus::Error,
+        tests_passed: 0,
+        tests_failed: 0,
+        duration_ms: 0,
+        reason: Some(reason.to_owned()),
+        tests: Vec::new(),
+    }
+}
+
+/// Text cut at [`MAX_TEST_OUTPUT`] bytes (on a character boundary), saying so.
+fn cut(text: &str) -> String {
+    if text.len() <= MAX_TEST_OUTPUT {
+        return text.to_owned();
+    }
+    let mut end = MAX_TEST_OUTPUT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[cut at {} KiB]", &text[..end], MAX_TEST_OUTPUT / 1024)
+}
+
+/// What the learner's own progress says, stage by stage: their handed-in `katas-report.json`,
+/// else a committed `.katas/state.toml`. Self-reported: it is shown as such and never graded.
+pub fn self_reported(submission_dir: &Path, reference: &Course) -> Option<Vec<SelfReported>> {
+    let handed_in = submission_dir.join(SELF_REPORT_FILE);
+    let stages: Vec<(String, String, u32, u32, u32)> = if handed_in.is_file() {
+        let text = fs::read_to_string(&handed_in).ok()?;
+        let report = parse_report(&text).ok()?;
+        report
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.track.clone(),
+                    s.stage.clone(),
+                    s.attempts,
+                    s.hint_rungs,
+                    s.nudges,
+                )
+            })
+            .collect()
+    } else {
+        let store = ProgressStore::in_state_dir(&submission_dir.join(".katas"));
+        if !store.path().is_file() {
+            return None;
+        }
+        let progress = store.load().ok()?;
+        let report =
+            crate::classroom::learner_report(reference, &progress, "", jiff::Timestamp::UNIX_EPOCH);
+        report
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.track.clone(),
+                    s.stage.clone(),
+                    s.attempts,
+                    s.hint_rungs,
+                    s.nudges,
+                )
+            })
+            .collect()
+    };
+    // Only the reference's stages, in its order; a stage the file lacks is untouched.
+    let mut out = Vec::new();
+    for track in &reference.tracks {
+        for stage in &track.stages {
+            let found = stages
+                .iter()
+                .find(|(t, s, ..)| *t == track.id && *s == stage.id);
+            let (attempts, hint_rungs, nudges) = found.map_or((0, 0, 0), |f| (f.2, f.3, f.4));
+            out.push(SelfReported {
+                track: track.id.clone(),
+                stage: stage.id.clone(),
+                attempts,
+                hint_rungs,
+                nudges,
+            });
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_output_is_cut_on_a_character_boundary() {
+        let text = "é".repeat(MAX_TEST_OUTPUT);
+        let out = cut(&text);
+        assert!(out.len() < text.len() && out.ends_with("[cut at 4 KiB]"));
+        assert_eq!(cut("short"), "short");
+    }
+}

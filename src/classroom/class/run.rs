@@ -1,0 +1,335 @@
+//! Grading a class in parallel: a fixed number of job slots, each with its own build folder
+//! reused across the learners it grades, pulling learners from one queue. Each learner is graded
+//! under its own time limit; whatever a submission does, it costs only its own slot its own time.
+//!
+//! Knows nothing of terminals: what happens is sent as [`Event`]s for a display to show.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::cache::{Cache, KeyParts};
+use super::fetch;
+use super::grade::{self, GradeSettings};
+use super::results::{
+    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed,
+    StageInfo,
+};
+use super::roster::{Learner, Shard};
+use crate::course::Course;
+use crate::layout::{self, Base};
+use crate::runner::{self, RunRequest};
+
+/// How the class is graded.
+#[derive(Debug, Clone)]
+pub struct ClassOptions {
+    /// Parallel job slots.
+    pub jobs: usize,
+    /// Slots' build folders (`slot-<k>/`), fetched submissions: kept between runs so builds stay
+    /// warm.
+    pub work_dir: PathBuf,
+    /// Where earlier grades are kept; `None`: grade everything afresh.
+    pub cache_dir: Option<PathBuf>,
+    pub stage_time_limit: Option<Duration>,
+    /// Fetch and grading of one learner, together.
+    pub learner_time_limit: Duration,
+    pub shard: Shard,
+}
+
+/// What a learner's grading is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Asking the remote which commit to grade.
+    Resolving,
+    /// Building the course's dependencies in a fresh slot (once per slot and track).
+    Warming,
+    Fetching,
+    Grading,
+}
+
+/// A learner's grading, for displays.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Phase {
+        learner: usize,
+        name: String,
+        slot: usize,
+        phase: Phase,
+    },
+    Done {
+        learner: usize,
+        grades: Box<LearnerGrades>,
+    },
+}
+
+struct Shared {
+    reference: Course,
+    reference_used: ReferenceUsed,
+    options: ClassOptions,
+    cache: Option<Cache>,
+    queue: Mutex<VecDeque<Learner>>,
+    events: UnboundedSender<Event>,
+}
+
+/// Grades the learners of the shard, `options.jobs` at a time.
+pub async fn grade_class(
+    learners: Vec<Learner>,
+    reference: Course,
+    reference_used: ReferenceUsed,
+    options: ClassOptions,
+    events: UnboundedSender<Event>,
+) -> ClassGrades {
+    let roster_size = learners.len();
+    let mine: VecDeque<Learner> = learners
+        .into_iter()
+        .filter(|l| options.shard.holds(l.index))
+        .collect();
+    let stages: Vec<StageInfo> = reference
+        .tracks
+        .iter()
+        .flat_map(|t| {
+            t.stages.iter().map(|s| StageInfo {
+                track: t.id.clone(),
+                stage: s.id.clone(),
+                title: s.title.clone(),
+            })
+        })
+        .collect();
+    let course = reference.name.clone();
+    let shard = options.shard;
+    let jobs = options.jobs.max(1).min(mine.len().max(1));
+    let shared = Arc::new(Shared {
+        cache: options.cache_dir.as_deref().map(Cache::new),
+        reference_used: reference_used.clone(),
+        reference,
+        options,
+        queue: Mutex::new(mine),
+        events,
+    });
+    let mut workers = Vec::new();
+    for slot in 1..=jobs {
+        let shared = Arc::clone(&shared);
+        workers.push(tokio::spawn(worker(shared, slot)));
+    }
+    let mut learners = Vec::new();
+    for worker in workers {
+        // A worker that panicked loses only its own results; the others are kept.
+        if let Ok(done) = worker.await {
+            learners.extend(done);
+        }
+    }
+    learners.sort_by_key(|l: &LearnerGrades| l.index);
+    ClassGrades {
+        format: GRADES_FORMAT.to_owned(),
+        version: GRADES_VERSION,
+        course,
+        reference: reference_used,
+        stages,
+        shard,
+        roster_size,
+        learners,
+    }
+}
+
+async fn worker(shared: Arc<Shared>, slot: usize) -> Vec<LearnerGrades> {
+    let slot_dir = shared.options.work_dir.join(format!("slot-{slot}"));
+    let mut warmed = false;
+    let mut done = Vec::new();
+    loop {
+        let next = shared.queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some(learner) = next else { break };
+        let grades = grade_learner(&shared, &learner, slot, &slot_dir, &mut warmed).await;
+        let _ = shared.events.send(Event::Done {
+            learner: learner.index,
+            grades: Box::new(grades.clone()),
+        });
+        done.push(grades);
+    }
+    done
+}
+
+async fn grade_learner(
+    shared: &Shared,
+    learner: &Learner,
+    slot: usize,
+    slot_dir: &Path,
+    warmed: &mut bool,
+) -> LearnerGrades {
+    let started = Instant::now();
+    let options = &shared.options;
+    let reference = &shared.reference;
+    let phase = |phase| {
+        let _ = shared.events.send(Event::Phase {
+            learner: learner.index,
+            name: learner.name.clone(),
+            slot,
+            phase,
+        });
+    };
+    let mut grades = LearnerGrades {
+        index: learner.index,
+        learner: learner.name.clone(),
+        source: learner.source.describe(),
+        commit: None,
+        problem: None,
+        duration_ms: 0,
+        cached: false,
+        verdicts: Vec::new(),
+        self_reported: None,
+    };
+    let limit = options.learner_time_limit;
+    let cancel = CancellationToken::new();
+    let missing = |mut grades: LearnerGrades, why: String| {
+        grades.verdicts = grade::all_errors(reference, &why);
+        grades.problem = Some(why);
+        grades.duration_ms = millis(started.elapsed());
+        grades
+    };
+
+    phase(Phase::Resolving);
+    let commit = match fetch::resolve(&learner.source, limit, &cancel).await {
+        Ok(commit) => commit,
+        Err(err) => return missing(grades, format!("not graded: {err}")),
+    };
+    let parts = KeyParts {
+        commit: &commit,
+        reference: &shared.reference_used.fingerprint,
+        stage_time_limit: options.stage_time_limit,
+        learner_time_limit: limit,
+    };
+    if let Some(cached) = shared.cache.as_ref().and_then(|c| c.get(learner, &parts)) {
+        return LearnerGrades {
+            index: learner.index,
+            learner: learner.name.clone(),
+            source: learner.source.describe(),
+            cached: true,
+            ..cached
+        };
+    }
+
+    if !*warmed {
+        phase(Phase::Warming);
+        warm(reference, slot_dir).await;
+        *warmed = true;
+    }
+    // The learner's own clock starts here: fetch and grading together.
+    let deadline = tokio::time::Instant::now() + limit;
+    let timer = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            cancel.cancel();
+        })
+    };
+    let submission = slot_dir.join("submission");
+    phase(Phase::Fetching);
+    let fetched = fetch::fetch(&learner.source, &submission, limit, &cancel).await;
+    let outcome = match fetched {
+        Err(err) => {
+            timer.abort();
+            let out_of_time = cancel.is_cancelled();
+            let why = if out_of_time {
+                format!("not graded: the fetch used up the learner's {}s", limit.as_secs())
+            } else {
+                format!("not graded: {err}")
+            };
+            return missing(grades, why);
+        }
+        Ok(commit) => {
+            grades.commit = Some(commit);
+            phase(Phase::Grading);
+            grade_fetched(shared, &submission, slot_dir, &cancel).await
+        }
+    };
+    timer.abort();
+    match outcome {
+        Ok((verdicts, self_reported)) => {
+            grades.verdicts = verdicts;
+            grades.self_reported = self_reported;
+        }
+        Err(why) => {
+            grades.verdicts = grade::all_errors(reference, &why);
+            grades.problem = Some(why);
+        }
+    }
+    if cancel.is_cancelled() {
+        let why = format!(
+            "not judged: the learner's time limit of {}s ran out",
+            limit.as_secs()
+        );
+        for verdict in &mut grades.verdicts {
+            if verdict.status == CellStatus::Error {
+                verdict.status = CellStatus::Failed;
+                verdict.reason = Some(why.clone());
+            }
+        }
+        grades.problem = Some(format!(
+            "stopped at the learner's time limit of {}s",
+            limit.as_secs()
+        ));
+    }
+    grades.duration_ms = millis(started.elapsed());
+    let _ = std::fs::remove_dir_all(&submission);
+    // Grades of a commit are kept only when they are the commit's own: the one asked of the
+    // remote, graded to the end of its limits.
+    if let (Some(cache), Some(graded)) = (&shared.cache, &grades.commit)
+        && *graded == commit
+    {
+        let _ = cache.put(learner, &parts, &grades);
+    }
+    grades
+}
+
+type Graded = (
+    Vec<super::results::StageGrade>,
+    Option<Vec<super::results::SelfReported>>,
+);
+
+async fn grade_fetched(
+    shared: &Shared,
+    submission: &Path,
+    slot_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<Graded, String> {
+    let reference = &shared.reference;
+    let reached = grade::reached_stages(submission, reference);
+    let self_reported = grade::self_reported(submission, reference);
+    grade::use_trusted_parts(submission, reference)
+        .map_err(|err| format!("not graded: cannot prepare the submission: {err}"))?;
+    let settings = GradeSettings {
+        work_dir: slot_dir.to_path_buf(),
+        stage_time_limit: shared.options.stage_time_limit,
+        cancel: cancel.clone(),
+    };
+    let report = grade::grade_submission(submission, reference, &settings)
+        .await
+        .map_err(|err| format!("not graded: {err}"))?;
+    Ok((grade::verdicts(&report, reference, &reached), self_reported))
+}
+
+/// Builds each track's start crate (its dependencies, the course's own crates) in the slot's
+/// build folder, outside every learner's time limit, so the first learner of a slot is not
+/// charged for what every learner shares. A failure here is the course's, and shows in grading.
+async fn warm(reference: &Course, slot_dir: &Path) {
+    let mut seen = BTreeSet::new();
+    for track in &reference.tracks {
+        if !seen.insert(track.id.clone()) {
+            continue;
+        }
+        let scratch = slot_dir.join("verify").join(&track.id);
+        let empty = |_: &crate::course::Stage| String::new();
+        if layout::assemble(reference, track, &Base::Start, 0, empty, &scratch).is_err() {
+            continue;
+        }
+        let request = RunRequest::new(&scratch, &slot_dir.join("target"), Duration::from_secs(60));
+        let _ = runner::run_to_end(&request).await;
+    }
+}
+
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
