@@ -6,11 +6,17 @@
 mod cache;
 mod fetch;
 mod grade;
+mod html;
+mod render;
 mod results;
 mod roster;
 mod run;
+mod stats;
 mod trusted;
 
+pub use html::html;
+pub use render::{csv, file_stem, junit, markdown};
+pub use stats::{StageStats, most_hints, stage_stats};
 pub use grade::{GradeSettings, SELF_REPORT_FILE, grade_submission};
 pub use results::{
     CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, GradedTest, GradesError,
@@ -20,3 +26,8 @@ pub use results::{
 pub use roster::{Learner, RosterError, Shard, Source, load as load_roster};
 pub use run::{ClassOptions, Event, Phase, grade_class};
 pub use trusted::{ReferenceError, load as load_reference};
+
+/// A learner's name made safe to print (no control characters, not too long).
+pub fn printable_name(name: &str) -> String {
+    crate::classroom::merge::printable(name)
+}

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, and the dispatch to each command's module.
 
 mod classroom;
+mod grade;
 mod learner;
 mod render;
 mod teacher;
@@ -74,6 +75,9 @@ enum Command {
     /// Grades stages non-interactively, whatever the learner's progress; exit code 0 only if
     /// every verified stage passed.
     Verify(teacher::VerifyArgs),
+    /// Grades a whole class from a roster of learners' repositories, in parallel, into JUnit,
+    /// JSON, CSV, Markdown and an HTML class report; `grade merge` joins shards' grades.
+    Grade(grade::GradeArgs),
     /// Reports a learner's progress per stage (status, attempts, hints, time), or merges many
     /// learners' JSON reports into one class table (--merge).
     Report(classroom::ReportArgs),
@@ -133,6 +137,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    // The class grader grades against its --reference (or the bundled course), not the course
+    // around the current folder.
+    if let Command::Grade(args) = &cli.command {
+        return grade::grade(args);
+    }
     let course = load_course(cli.course.as_deref())?;
     match cli.command {
         Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
@@ -147,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => learner::reset(course, stage.as_deref(), progress, yes),
         Command::Verify(args) => teacher::verify(course, &args),
         Command::Report(args) => classroom::report(course, &args),
+        Command::Grade(args) => grade::grade(&args),
         Command::Dev {
             command: DevCommand::Check(args),
         } => teacher::check(course, &args),
