@@ -14,17 +14,16 @@ mod run;
 mod stats;
 mod trusted;
 
+pub use grade::{GradeSettings, SELF_REPORT_FILE, grade_submission};
 pub use html::html;
 pub use render::{csv, file_stem, junit, markdown};
-pub use stats::{StageStats, most_hints, stage_stats};
-pub use grade::{GradeSettings, SELF_REPORT_FILE, grade_submission};
 pub use results::{
-    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, GradedTest, GradesError,
-    LearnerGrades, ReferenceUsed, SelfReported, StageGrade, StageInfo, merge_shards,
-    read as read_grades,
+    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, GradedTest, GradesError, LearnerGrades,
+    ReferenceUsed, SelfReported, StageGrade, StageInfo, merge_shards, read as read_grades,
 };
 pub use roster::{Learner, RosterError, Shard, Source, load as load_roster};
 pub use run::{ClassOptions, Event, Phase, grade_class};
+pub use stats::{StageStats, most_hints, stage_stats};
 pub use trusted::{ReferenceError, load as load_reference};
 
 /// A learner's name made safe to print (no control characters, not too long).

@@ -9,9 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::classroom::class::{
-    self, CellStatus, ClassGrades, ClassOptions, Event, Phase, Shard,
-};
+use crate::classroom::class::{self, CellStatus, ClassGrades, ClassOptions, Event, Phase, Shard};
 use crate::exit_codes;
 use crate::fsutil::write_atomic;
 
@@ -76,7 +74,10 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
     };
     let started = Instant::now();
     let learners = class::load_roster(roster)?;
-    let work_dir = args.work_dir.clone().unwrap_or_else(|| args.out.join(".work"));
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| args.out.join(".work"));
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("cannot make the work folder {}", work_dir.display()))?;
     let work_dir = std::path::absolute(&work_dir)?;
@@ -144,7 +145,10 @@ fn write_reports(out: &Path, grades: &ClassGrades) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(out.join("junit"))
         .with_context(|| format!("cannot make {}", out.join("junit").display()))?;
-    write("grades.json", &(serde_json::to_string_pretty(grades)? + "\n"))?;
+    write(
+        "grades.json",
+        &(serde_json::to_string_pretty(grades)? + "\n"),
+    )?;
     write("grades.csv", &class::csv(grades))?;
     write("grades.md", &class::markdown(grades))?;
     write("class.html", &class::html(grades))?;
@@ -207,7 +211,14 @@ fn print_counts(grades: &ClassGrades) {
 struct Display {
     total: usize,
     done: usize,
-    bars: Option<(MultiProgress, ProgressBar, Vec<(usize, ProgressBar)>)>,
+    bars: Option<Bars>,
+}
+
+/// The bars on a terminal: the class's, and one per learner being graded.
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    learners: Vec<(usize, ProgressBar)>,
 }
 
 impl Display {
@@ -220,7 +231,11 @@ impl Display {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             let overall = multi.add(ProgressBar::new(total as u64).with_style(style));
             overall.enable_steady_tick(Duration::from_millis(200));
-            (multi, overall, Vec::new())
+            Bars {
+                multi,
+                overall,
+                learners: Vec::new(),
+            }
         });
         Self {
             total,
@@ -245,7 +260,9 @@ impl Display {
                 };
                 let name = class::printable_name(name);
                 match &mut self.bars {
-                    Some((multi, _, learners)) => {
+                    Some(Bars {
+                        multi, learners, ..
+                    }) => {
                         let bar = match learners.iter().find(|(i, _)| i == learner) {
                             Some((_, bar)) => bar.clone(),
                             None => {
@@ -274,7 +291,11 @@ impl Display {
                     class::printable_name(&grades.learner),
                     grades.passed(),
                     grades.verdicts.len(),
-                    if grades.cached { ", unchanged (cache)" } else { "" },
+                    if grades.cached {
+                        ", unchanged (cache)"
+                    } else {
+                        ""
+                    },
                     grades
                         .problem
                         .as_deref()
@@ -283,7 +304,11 @@ impl Display {
                     grades.duration_ms as f64 / 1000.0
                 );
                 match &mut self.bars {
-                    Some((multi, overall, learners)) => {
+                    Some(Bars {
+                        multi,
+                        overall,
+                        learners,
+                    }) => {
                         if let Some(at) = learners.iter().position(|(i, _)| i == learner) {
                             let (_, bar) = learners.remove(at);
                             bar.finish_and_clear();
@@ -299,8 +324,8 @@ impl Display {
     }
 
     fn finish(&mut self) {
-        if let Some((_, overall, _)) = &self.bars {
-            overall.finish_and_clear();
+        if let Some(bars) = &self.bars {
+            bars.overall.finish_and_clear();
         }
     }
 }

@@ -169,10 +169,7 @@ fn is_commit_id(text: &str) -> bool {
 /// The commit of `wanted` in `git ls-remote` output: a branch first, then a tag's commit (the
 /// peeled `^{}` line of an annotated tag), then any ref of that name.
 fn pick_ref(listing: &str, wanted: &str) -> Option<String> {
-    let refs: Vec<(&str, &str)> = listing
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .collect();
+    let refs: Vec<(&str, &str)> = listing.lines().filter_map(|l| l.split_once('\t')).collect();
     let find = |name: &str| {
         refs.iter()
             .find(|(_, r)| *r == name)

@@ -183,7 +183,11 @@ pub fn all_errors(reference: &Course, reason: &str) -> Vec<StageGrade> {
     reference
         .tracks
         .iter()
-        .flat_map(|t| t.stages.iter().map(move |s| error_grade(&t.id, &s.id, reason)))
+        .flat_map(|t| {
+            t.stages
+                .iter()
+                .map(move |s| error_grade(&t.id, &s.id, reason))
+        })
         .collect()
 }
 

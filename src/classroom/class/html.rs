@@ -35,8 +35,8 @@ pub fn html(grades: &ClassGrades) -> String {
     let stats = stage_stats(grades);
     let n = grades.learners.len();
     let mut out = String::with_capacity(64 * 1024);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
     out.push_str(&format!(
         "<title>{}: class report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
         esc(&grades.course)
@@ -63,10 +63,12 @@ pub fn html(grades: &ClassGrades) -> String {
     out.push_str("</p>\n");
 
     // The heat map.
-    out.push_str("<table class=\"heat\" id=\"heatmap\">\n<thead><tr><th>Learner</th><th>Passed</th>");
+    out.push_str(
+        "<table class=\"heat\" id=\"heatmap\">\n<thead><tr><th>Learner</th><th>Passed</th>",
+    );
     for s in &grades.stages {
         out.push_str(&format!(
-            "<th scope=\"col\" title=\"{}\">{}<br>{}</th>",
+            "<th scope=\"col\" title=\"{}\">{}<br/>{}</th>",
             esc(&s.title),
             esc(&s.track),
             esc(&s.stage)
@@ -97,14 +99,18 @@ pub fn html(grades: &ClassGrades) -> String {
     for s in &stats {
         out.push_str(&format!("<td>{}/{n}</td>", s.count(CellStatus::Passed)));
     }
-    out.push_str("</tr>\n<tr><th>median attempts <span class=\"self\">self-reported</span></th><td></td>");
+    out.push_str(
+        "</tr>\n<tr><th>median attempts <span class=\"self\">self-reported</span></th><td></td>",
+    );
     for s in &stats {
         out.push_str(&format!(
             "<td>{}</td>",
             s.median_attempts.map(number).unwrap_or_else(|| "-".into())
         ));
     }
-    out.push_str("</tr>\n<tr><th>learners hinted <span class=\"self\">self-reported</span></th><td></td>");
+    out.push_str(
+        "</tr>\n<tr><th>learners hinted <span class=\"self\">self-reported</span></th><td></td>",
+    );
     for s in &stats {
         out.push_str(&format!("<td>{}</td>", s.hinted));
     }
@@ -189,7 +195,7 @@ fn details(out: &mut String, learner: &LearnerGrades) {
 
 fn stage_detail(out: &mut String, learner: &LearnerGrades, j: usize, v: &StageGrade) {
     out.push_str(&format!(
-        "<div class=\"detail\" id=\"{}\">\n<h4><span class=\"{}\">&nbsp;{}&nbsp;</span> {}: {} \
+        "<div class=\"detail\" id=\"{}\">\n<h4><span class=\"{}\">&#160;{}&#160;</span> {}: {} \
          ({} passed, {} failed, {} ms)</h4>\n",
         cell_id(learner, j),
         v.status.id(),

@@ -141,7 +141,10 @@ pub fn markdown(grades: &ClassGrades) -> String {
 
 /// One learner's grades as JUnit: a test suite per stage, a test case per trusted test, and an
 /// `integrity`, `build` or `grading` case for what is not a test's own result.
-pub fn junit(grades: &ClassGrades, learner: &LearnerGrades) -> Result<String, quick_junit::SerializeError> {
+pub fn junit(
+    grades: &ClassGrades,
+    learner: &LearnerGrades,
+) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new(format!("katas grade: {}", printable(&learner.learner)));
     for v in &learner.verdicts {
         let classname = format!("{}.{}", v.track, v.stage);
@@ -176,9 +179,13 @@ pub fn junit(grades: &ClassGrades, learner: &LearnerGrades) -> Result<String, qu
                 "katas could not grade this stage",
                 "grading",
             )),
-            _ if v.tests.is_empty() && v.status != CellStatus::Passed => suite.add_test_case(
-                special(NonSuccessKind::Failure, "the stage's tests did not run", "build"),
-            ),
+            _ if v.tests.is_empty() && v.status != CellStatus::Passed => {
+                suite.add_test_case(special(
+                    NonSuccessKind::Failure,
+                    "the stage's tests did not run",
+                    "build",
+                ))
+            }
             _ => &mut suite,
         };
         for test in &v.tests {
@@ -212,7 +219,13 @@ pub fn file_stem(learner: &LearnerGrades) -> String {
     let slug: String = learner
         .learner
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .take(40)
         .collect();
     format!("{:03}-{}", learner.index + 1, slug.trim_matches('-'))

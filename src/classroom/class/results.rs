@@ -203,7 +203,10 @@ pub enum GradesError {
         source: std::io::Error,
     },
     #[error("{}: {why}\nfix: pass the `grades.json` files that `katas grade` wrote", path.display())]
-    NotGrades { path: std::path::PathBuf, why: String },
+    NotGrades {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("the shards cannot be merged: {0}")]
     Mismatch(String),
 }
@@ -222,7 +225,11 @@ pub fn read(path: &Path) -> Result<ClassGrades, GradesError> {
         serde_json::from_str(&text).map_err(|err| not(format!("it is not JSON ({err})")))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(GRADES_FORMAT) => {}
-        Some(other) => return Err(not(format!("it is a `{other}` file, not the class's grades"))),
+        Some(other) => {
+            return Err(not(format!(
+                "it is a `{other}` file, not the class's grades"
+            )));
+        }
         None => return Err(not("it is not the class's grades (no `format` tag)".into())),
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
@@ -337,7 +344,10 @@ mod tests {
 
         let err = merge_shards(vec![one.clone()]).err().unwrap().to_string();
         assert!(err.contains("shard(s) 2/2 are missing"), "{err}");
-        let err = merge_shards(vec![one.clone(), one.clone()]).err().unwrap().to_string();
+        let err = merge_shards(vec![one.clone(), one.clone()])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("given twice"), "{err}");
         let mut other = two;
         other.reference.fingerprint = "def".into();

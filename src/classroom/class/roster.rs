@@ -146,7 +146,10 @@ fn parse(text: &str, base: &Path) -> Result<Vec<Learner>, ParseError> {
                 if url.trim().is_empty() || url.starts_with('-') {
                     problems.push(format!("{at}: `git` must be a repository URL"));
                 }
-                if reference.as_deref().is_some_and(|r| r.starts_with('-') || r.trim().is_empty()) {
+                if reference
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with('-') || r.trim().is_empty())
+                {
                     problems.push(format!(
                         "{at}: `ref` must be a branch, a tag or a commit, not an option"
                     ));

@@ -16,8 +16,7 @@ use super::cache::{Cache, KeyParts};
 use super::fetch;
 use super::grade::{self, GradeSettings};
 use super::results::{
-    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed,
-    StageInfo,
+    CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed, StageInfo,
 };
 use super::roster::{Learner, Shard};
 use crate::course::Course;
@@ -233,7 +232,10 @@ async fn grade_learner(
             timer.abort();
             let out_of_time = cancel.is_cancelled();
             let why = if out_of_time {
-                format!("not graded: the fetch used up the learner's {}s", limit.as_secs())
+                format!(
+                    "not graded: the fetch used up the learner's {}s",
+                    limit.as_secs()
+                )
             } else {
                 format!("not graded: {err}")
             };

@@ -70,7 +70,10 @@ pub fn stage_stats(grades: &ClassGrades) -> Vec<StageStats> {
                         .map(|r| u64::from(r.attempts))
                         .collect(),
                 ),
-                hinted: reports.iter().filter(|r| r.hint_rungs + r.nudges > 0).count(),
+                hinted: reports
+                    .iter()
+                    .filter(|r| r.hint_rungs + r.nudges > 0)
+                    .count(),
                 nudged: reports.iter().filter(|r| r.nudges > 0).count(),
                 hint_rungs: reports.iter().map(|r| u64::from(r.hint_rungs)).sum(),
             }
@@ -97,5 +100,9 @@ pub fn most_hints(stats: &[StageStats]) -> Vec<&StageStats> {
             )
             .then(i.cmp(j))
     });
-    ranked.into_iter().take(MOST_HINTS).map(|(_, s)| s).collect()
+    ranked
+        .into_iter()
+        .take(MOST_HINTS)
+        .map(|(_, s)| s)
+        .collect()
 }
