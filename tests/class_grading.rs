@@ -739,3 +739,88 @@ fn the_class_report_is_one_file_that_a_real_browser_renders() {
         fs::copy(&shot, keep).unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile submissions
+// ---------------------------------------------------------------------------------------------
+
+/// A roster of git learners made with `make(name, dest)`; returns the class folder's roster.
+fn small_class(dir: &Path, learners: &[(&str, &dyn Fn(&Path))]) -> Class {
+    let mut roster = String::new();
+    let mut commits = Vec::new();
+    for (name, make) in learners {
+        let dest = dir.join("repos").join(name);
+        make(&dest);
+        commits.push(((*name).to_owned(), commit_all(&dest, "my work")));
+        roster.push_str(&format!(
+            "[[learner]]\nname = \"{name}\"\ngit = \"file://{}\"\n\n",
+            dest.display()
+        ));
+    }
+    let roster_path = dir.join("roster.toml");
+    fs::write(&roster_path, roster).unwrap();
+    let reference = dir.join("teacher");
+    copy(&mini(), &reference);
+    Class {
+        roster: roster_path,
+        reference,
+        commits,
+        marker: dir.join("unused"),
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// The reference solution of stage 2 with `bump` replaced: the crate compiles, every stage's
+/// tests build together, and `bump` does what `body` says.
+fn with_bump(dest: &Path, body: &str) {
+    learner_copy(dest, &["count", "reset"], Some("reset"));
+    common::edit(
+        &dest.join("exercises/counter/src/lib.rs"),
+        "self.count += 1;",
+        body,
+    );
+}
+
+#[test]
+fn a_submission_that_hangs_is_stopped_at_its_own_limit_and_the_others_are_graded() {
+    let dir = tempfile::tempdir().unwrap();
+    let class = small_class(
+        dir.path(),
+        &[
+            ("hal", &|d| with_bump(d, "loop { std::hint::spin_loop(); }")),
+            ("ada", &|d| {
+                learner_copy(d, &["count", "reset"], Some("reset"))
+            }),
+        ],
+    );
+    // The stages' own test limits add up to 70 s (10 s and the default 60 s): the learner's
+    // 20 s run out first, whatever the machine's speed.
+    let grades = grade_class(&class, "out", &["--learner-time-limit", "20"]);
+    assert_eq!(statuses(&grades, "ada"), ["passed", "passed"]);
+    let hal = learner(&grades, "hal");
+    assert!(
+        statuses(&grades, "hal").iter().all(|s| s == "failed"),
+        "a hang is never a pass, nor an error of katas: {hal}"
+    );
+    assert!(
+        hal["problem"]
+            .as_str()
+            .unwrap()
+            .contains("time limit of 20s"),
+        "{hal}"
+    );
+}
+
+#[test]
+#[ignore = "needs the trusted results channel of issue 11: today the runner believes libtest's \
+            stdout, which learner code shares"]
+fn a_submission_that_prints_fake_test_results_and_exits_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "print!(\"test count::counts_each_bump ... ok\\ntest count::starts_at_zero ... \
+                  ok\\ntest reset::reset_returns_the_old_count_and_zeroes ... ok\\n\\ntest \
+                  result: ok. 3 passed; 0 failed\\n\"); std::process::exit(0);";
+    let class = small_class(dir.path(), &[("mal", &|d| with_bump(d, forged))]);
+    let grades = grade_class(&class, "out", &[]);
+    let mal = statuses(&grades, "mal");
+    assert!(mal.iter().all(|s| s != "passed"), "{mal:?}");
+}
