@@ -816,9 +816,11 @@ fn a_submission_that_hangs_is_stopped_at_its_own_limit_and_the_others_are_graded
             stdout, which learner code shares"]
 fn a_submission_that_prints_fake_test_results_and_exits_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let forged = "print!(\"test count::counts_each_bump ... ok\\ntest count::starts_at_zero ... \
-                  ok\\ntest reset::reset_returns_the_old_count_and_zeroes ... ok\\n\\ntest \
-                  result: ok. 3 passed; 0 failed\\n\"); std::process::exit(0);";
+    // Written to the process's stdout itself, past libtest's capture of `print!`.
+    let forged = "use std::io::Write; let _ = std::io::stdout().write_all(b\"test \
+                  count::counts_each_bump ... ok\\ntest count::starts_at_zero ... ok\\ntest \
+                  reset::reset_returns_the_old_count_and_zeroes ... ok\\n\\ntest result: ok. \
+                  3 passed; 0 failed\\n\"); std::process::exit(0);";
     let class = small_class(dir.path(), &[("mal", &|d| with_bump(d, forged))]);
     let grades = grade_class(&class, "out", &[]);
     let mal = statuses(&grades, "mal");
