@@ -745,7 +745,10 @@ fn the_class_report_is_one_file_that_a_real_browser_renders() {
 // ---------------------------------------------------------------------------------------------
 
 /// A roster of git learners made with `make(name, dest)`; returns the class folder's roster.
-fn small_class(dir: &Path, learners: &[(&str, &dyn Fn(&Path))]) -> Class {
+/// A learner of a small class: a name, and what makes their repository's files.
+type Make<'a> = (&'a str, &'a dyn Fn(&Path));
+
+fn small_class(dir: &Path, learners: &[Make<'_>]) -> Class {
     let mut roster = String::new();
     let mut commits = Vec::new();
     for (name, make) in learners {
@@ -825,4 +828,44 @@ fn a_submission_that_prints_fake_test_results_and_exits_gets_nothing() {
     let grades = grade_class(&class, "out", &[]);
     let mal = statuses(&grades, "mal");
     assert!(mal.iter().all(|s| s != "passed"), "{mal:?}");
+}
+
+#[test]
+fn fetching_first_then_grading_offline_gives_the_same_grades() {
+    let dir = tempfile::tempdir().unwrap();
+    let class = small_class(
+        dir.path(),
+        &[
+            ("ada", &|d| {
+                learner_copy(d, &["count", "reset"], Some("reset"))
+            }),
+            ("cy", &|d| learner_copy(d, &["count"], None)),
+        ],
+    );
+    let direct = grade_class(&class, "direct", &["--work-dir", "work", "--no-cache"]);
+    let (code, stdout, stderr) = grade(
+        &class,
+        &[
+            class.roster.to_str().unwrap(),
+            "--reference",
+            class.reference.to_str().unwrap(),
+            "--work-dir",
+            "work",
+            "--fetch-only",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Fetched 2 of 2 learner(s)"), "{stdout}");
+    // The repositories are gone: grading needs nothing but what was fetched.
+    fs::rename(class.dir.join("repos"), class.dir.join("gone")).unwrap();
+    let offline = grade_class(
+        &class,
+        "offline",
+        &["--work-dir", "work", "--prefetched", "--no-cache"],
+    );
+    assert_eq!(verdicts_only(&offline), verdicts_only(&direct));
+    assert_eq!(statuses(&offline, "ada"), ["passed", "passed"]);
+    for (name, commit) in &class.commits {
+        assert_eq!(learner(&offline, name)["commit"], commit.as_str());
+    }
 }

@@ -22,7 +22,7 @@ pub use results::{
     ReferenceUsed, SelfReported, StageGrade, StageInfo, merge_shards, read as read_grades,
 };
 pub use roster::{Learner, RosterError, Shard, Source, load as load_roster};
-pub use run::{ClassOptions, Event, Phase, grade_class};
+pub use run::{ClassOptions, Event, FetchMode, Phase, grade_class};
 pub use stats::{StageStats, most_hints, stage_stats};
 pub use trusted::{ReferenceError, load as load_reference};
 

@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::classroom::class::{self, CellStatus, ClassGrades, ClassOptions, Event, Phase, Shard};
+use crate::classroom::class::{
+    self, CellStatus, ClassGrades, ClassOptions, Event, FetchMode, Phase, Shard,
+};
 use crate::exit_codes;
 use crate::fsutil::write_atomic;
 
@@ -49,6 +51,13 @@ pub struct GradeArgs {
     /// Grade every learner afresh, even those whose commit was graded before.
     #[arg(long)]
     no_cache: bool,
+    /// Only fetch the learners' repositories (into WORK/fetched/), grade nothing: the CI step
+    /// that holds the credentials, before any learner code runs. Then grade with --prefetched.
+    #[arg(long, conflicts_with = "prefetched")]
+    fetch_only: bool,
+    /// Grade what --fetch-only fetched (same roster, --shard and --work-dir), asking no remote.
+    #[arg(long)]
+    prefetched: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +105,13 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
         stage_time_limit: Some(Duration::from_secs(args.stage_time_limit.max(1))),
         learner_time_limit: Duration::from_secs(args.learner_time_limit.max(1)),
         shard,
+        fetch: if args.fetch_only {
+            FetchMode::Only
+        } else if args.prefetched {
+            FetchMode::Prefetched
+        } else {
+            FetchMode::Direct
+        },
     };
     let total = learners.iter().filter(|l| shard.holds(l.index)).count();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -112,6 +128,27 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
         display.finish();
         task.await
     })?;
+    if args.fetch_only {
+        let failed: Vec<&class::LearnerGrades> = grades
+            .learners
+            .iter()
+            .filter(|l| l.problem.is_some())
+            .collect();
+        anstream::println!(
+            "Fetched {} of {} learner(s) in {:.1}s; grade them with --prefetched.",
+            grades.learners.len() - failed.len(),
+            grades.learners.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for learner in failed {
+            anstream::println!(
+                "  {}: {}",
+                class::printable_name(&learner.learner),
+                learner.problem.as_deref().unwrap_or_default()
+            );
+        }
+        return Ok(exit_codes::OK);
+    }
     write_reports(&args.out, &grades)?;
     print_summary(&grades, &args.out, started.elapsed(), jobs, shard);
     Ok(exit_codes::OK)

@@ -32,6 +32,12 @@ pub enum FetchError {
     Folder(PathBuf, #[source] std::io::Error),
     #[error("the folder {} does not exist", .0.display())]
     NoFolder(PathBuf),
+    #[error(
+        "it was not fetched into {} (run `katas grade ROSTER --fetch-only` with the same \
+         roster, --shard and --work-dir first)",
+        .0.display()
+    )]
+    NotFetched(PathBuf),
 }
 
 /// The commit a source is at now, without fetching it: `git ls-remote` for a repository (a
@@ -117,6 +123,58 @@ pub async fn fetch(
             Ok(head.trim().to_owned())
         }
     }
+}
+
+/// Fetches a git source into `dest` to grade later with no credentials around (`katas grade
+/// --fetch-only`), keeping its `.git`; a `dest` already at the remote's commit is left as it is.
+pub async fn prefetch(
+    source: &Source,
+    dest: &Path,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<String, FetchError> {
+    let commit = resolve(source, limit, cancel).await?;
+    if let Ok(have) = fetched_commit(dest, limit, cancel).await
+        && have == commit
+    {
+        return Ok(commit);
+    }
+    fetch(source, dest, limit, cancel).await
+}
+
+/// The commit of a submission fetched earlier with [`prefetch`], asked of its own `.git`.
+pub async fn fetched_commit(
+    dest: &Path,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<String, FetchError> {
+    if !dest.join(".git").is_dir() {
+        return Err(FetchError::NotFetched(dest.to_path_buf()));
+    }
+    let head = git(
+        Some(dest),
+        &["rev-parse", "HEAD"],
+        limit,
+        cancel,
+        "read the fetched commit",
+    )
+    .await?;
+    Ok(head.trim().to_owned())
+}
+
+/// Copies a submission fetched earlier (its `.git` left behind), returning its commit.
+pub async fn copy_fetched(
+    fetched: &Path,
+    dest: &Path,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<String, FetchError> {
+    let commit = fetched_commit(fetched, limit, cancel).await?;
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).map_err(|e| FetchError::Folder(dest.to_path_buf(), e))?;
+    }
+    copy_tree(fetched, dest).map_err(|e| FetchError::Folder(fetched.to_path_buf(), e))?;
+    Ok(commit)
 }
 
 /// Runs git, returning its stdout; a failure carries what git said on stderr.

@@ -18,7 +18,7 @@ use super::grade::{self, GradeSettings};
 use super::results::{
     CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed, StageInfo,
 };
-use super::roster::{Learner, Shard};
+use super::roster::{Learner, Shard, Source};
 use crate::course::Course;
 use crate::layout::{self, Base};
 use crate::runner::{self, RunRequest};
@@ -37,6 +37,19 @@ pub struct ClassOptions {
     /// Fetch and grading of one learner, together.
     pub learner_time_limit: Duration,
     pub shard: Shard,
+    pub fetch: FetchMode,
+}
+
+/// How submissions in git are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchMode {
+    /// Fetched and graded in one go.
+    Direct,
+    /// Only fetched, into `WORK/fetched/`, and not graded: the step of a CI job that holds the
+    /// credentials for the learners' repositories, before any learner code runs.
+    Only,
+    /// Graded from what `Only` fetched, with no network access to the repositories needed.
+    Prefetched,
 }
 
 /// What a learner's grading is doing.
@@ -189,8 +202,31 @@ async fn grade_learner(
         grades
     };
 
+    let fetched = options
+        .work_dir
+        .join("fetched")
+        .join(format!("{:03}", learner.index + 1));
+    let is_git = matches!(learner.source, Source::Git { .. });
+    if options.fetch == FetchMode::Only {
+        phase(Phase::Fetching);
+        if is_git {
+            match fetch::prefetch(&learner.source, &fetched, limit, &cancel).await {
+                Ok(commit) => grades.commit = Some(commit),
+                Err(err) => grades.problem = Some(format!("not fetched: {err}")),
+            }
+        }
+        grades.duration_ms = millis(started.elapsed());
+        return grades;
+    }
+    let prefetched = is_git && options.fetch == FetchMode::Prefetched;
+
     phase(Phase::Resolving);
-    let commit = match fetch::resolve(&learner.source, limit, &cancel).await {
+    let resolved = if prefetched {
+        fetch::fetched_commit(&fetched, limit, &cancel).await
+    } else {
+        fetch::resolve(&learner.source, limit, &cancel).await
+    };
+    let commit = match resolved {
         Ok(commit) => commit,
         Err(err) => return missing(grades, format!("not graded: {err}")),
     };
@@ -226,8 +262,12 @@ async fn grade_learner(
     };
     let submission = slot_dir.join("submission");
     phase(Phase::Fetching);
-    let fetched = fetch::fetch(&learner.source, &submission, limit, &cancel).await;
-    let outcome = match fetched {
+    let got = if prefetched {
+        fetch::copy_fetched(&fetched, &submission, limit, &cancel).await
+    } else {
+        fetch::fetch(&learner.source, &submission, limit, &cancel).await
+    };
+    let outcome = match got {
         Err(err) => {
             timer.abort();
             let out_of_time = cancel.is_cancelled();
