@@ -869,3 +869,131 @@ fn fetching_first_then_grading_offline_gives_the_same_grades() {
         assert_eq!(learner(&offline, name)["commit"], commit.as_str());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The teacher's workflow
+// ---------------------------------------------------------------------------------------------
+
+const CLASS_YML: &str = "classroom/workflows/katas-class.yml";
+
+/// The script of the workflow step named `name`: the lines of its `run: |` block.
+fn step_script(workflow: &str, name: &str) -> String {
+    let lines: Vec<&str> = workflow.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == format!("- name: {name}"))
+        .unwrap_or_else(|| panic!("no step `{name}` in {CLASS_YML}"));
+    let run = (at..lines.len())
+        .find(|&i| lines[i].trim() == "run: |")
+        .unwrap();
+    let indent = lines[run].len() - lines[run].trim_start().len();
+    lines[run + 1..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+        .map(|l| l.trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(unix)]
+#[test]
+fn the_teachers_workflow_fetches_grades_and_merges_a_class_with_its_own_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let class = small_class(
+        dir.path(),
+        &[
+            ("ada", &|d| {
+                learner_copy(d, &["count", "reset"], Some("reset"))
+            }),
+            ("bob", &|d| {
+                learner_copy(d, &["count", "reset"], Some("count"))
+            }),
+            ("cy", &|d| learner_copy(d, &["count"], None)),
+        ],
+    );
+    let workflow = fs::read_to_string(repo().join(CLASS_YML)).unwrap();
+    assert!(workflow.contains("schedule:") && workflow.contains("workflow_dispatch:"));
+    assert!(
+        !workflow.contains("pull_request") && workflow.matches("secrets.").count() == 1,
+        "one secret, used in one step, and no trigger a learner controls"
+    );
+    let env = |key: &str| {
+        workflow
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .and_then(|v| v.split_whitespace().next())
+            .unwrap()
+            .to_owned()
+    };
+    // The runner's workspace, as the steps before these leave it.
+    let ws = dir.path().join("ws");
+    let home = dir.path().join("home");
+    fs::create_dir_all(ws.join("grader")).unwrap();
+    fs::create_dir_all(ws.join("katas-build/target/release")).unwrap();
+    fs::create_dir_all(&home).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("katas");
+    std::os::unix::fs::symlink(&binary, ws.join("grader/katas")).unwrap();
+    std::os::unix::fs::symlink(&binary, ws.join("katas-build/target/release/katas")).unwrap();
+    fs::copy(&class.roster, ws.join("grader/roster.toml")).unwrap();
+    copy(&class.reference, &ws.join("grader/course"));
+    let summary = dir.path().join("summary.md");
+
+    let shards = 2;
+    let run = |script: &str, shard: usize| {
+        let script = script
+            .replace("${{ matrix.shard }}", &shard.to_string())
+            .replace("${{ needs.plan.outputs.count }}", &shards.to_string());
+        assert!(!script.contains("${{"), "an expression left: {script}");
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(&ws)
+            .env("HOME", &home)
+            .env_remove("GIT_CONFIG_GLOBAL")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("TOKEN", "not-a-real-token")
+            .env("STAGE_SECS", env("STAGE_SECS"))
+            .env("LEARNER_SECS", env("LEARNER_SECS"))
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("NO_COLOR", "1")
+            .env_remove("KATAS_COURSE")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script}\n{said}");
+        said
+    };
+    for shard in 1..=shards {
+        let said = run(
+            &step_script(&workflow, "Fetch this shard's submissions"),
+            shard,
+        );
+        assert!(said.contains("Fetched"), "{said}");
+        assert!(
+            !home.join(".gitconfig").exists(),
+            "the token is gone before grading"
+        );
+        run(&step_script(&workflow, "Grade this shard"), shard);
+        // What upload-artifact and download-artifact do between the jobs.
+        let artifact = ws.join(format!("shards/katas-grades-{shard}"));
+        fs::create_dir_all(&artifact).unwrap();
+        fs::copy(
+            ws.join(format!("grades-{shard}/grades.json")),
+            artifact.join("grades.json"),
+        )
+        .unwrap();
+    }
+    let said = run(&step_script(&workflow, "Merge into the class report"), 1);
+    assert!(said.contains("Merged 2 shard(s): 3 learner(s)."), "{said}");
+    let class_grades = read_json(&ws.join("class/grades.json"));
+    assert_eq!(statuses(&class_grades, "ada"), ["passed", "passed"]);
+    assert_eq!(statuses(&class_grades, "bob"), ["passed", "failed"]);
+    assert_eq!(statuses(&class_grades, "cy"), ["failed", "not_reached"]);
+    let summary = fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("| bob | 1/2 | ✓ | ✗ |"), "{summary}");
+    assert!(ws.join("class/class.html").is_file());
+}
