@@ -21,7 +21,7 @@ pub struct GradeArgs {
     #[command(subcommand)]
     command: Option<GradeCommand>,
     /// The roster: a TOML file listing each learner's `name` and `git` URL (with an optional
-    /// `ref`) or local `path` (docs/teachers-guide.md, "Grade the whole class").
+    /// `ref`) or local `path` (docs/teachers-guide.md, "The whole class, from your side").
     #[arg(required = true, value_name = "ROSTER")]
     roster: Option<PathBuf>,
     /// The teacher's course to grade against (its info.toml, course/ and crates/ are trusted).

@@ -45,11 +45,7 @@ pub fn csv(grades: &ClassGrades) -> String {
                 v.tests_failed.to_string(),
                 v.duration_ms.to_string(),
                 learner.cached.to_string(),
-                v.reason
-                    .as_deref()
-                    .and_then(|r| r.lines().next())
-                    .unwrap_or_default()
-                    .to_owned(),
+                v.reason.as_deref().map(one_line).unwrap_or_default(),
             ]);
         }
     }
@@ -212,6 +208,18 @@ pub fn junit(
         report.add_test_suite(suite);
     }
     report.to_string()
+}
+
+/// A reason on one line for a spreadsheet cell: its first lines joined, cut at 300 characters.
+fn one_line(reason: &str) -> String {
+    let joined = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" / ");
+    joined.chars().take(300).collect()
 }
 
 /// A file name for a learner's files: their roster position and a safe form of their name.

@@ -64,7 +64,7 @@ pub enum RosterError {
     #[error(
         "the roster {} is not valid TOML for a roster: {message}\nfix: list learners as \
          [[learner]] tables with `name` and either `git` (and an optional `ref`) or `path` \
-         (docs/teachers-guide.md, \"Grade the whole class\")",
+         (docs/teachers-guide.md, \"The whole class, from your side\")",
         path.display()
     )]
     Syntax { path: PathBuf, message: String },
