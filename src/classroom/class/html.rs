@@ -124,18 +124,24 @@ pub fn html(grades: &ClassGrades) -> String {
          for teaching, never graded.</p>\n",
     );
     let most = most_hints(&stats);
+    let reporting = grades
+        .learners
+        .iter()
+        .filter(|l| l.self_reported.is_some())
+        .count();
     if most.is_empty() {
         out.push_str("<p>No learner's progress file shows a hint.</p>\n");
     } else {
         out.push_str("<ol id=\"most-hints\">\n");
         for s in most {
             out.push_str(&format!(
-                "<li><strong>{}</strong> ({}): {} of {} learner(s) asked for hints ({} rungs), {} \
-                 took the final nudge; median {} attempts; {} passed.</li>\n",
+                "<li><strong>{}</strong> ({}): {} of the {} learner(s) with a progress file asked \
+                 for hints ({} rungs), {} took the final nudge; median {} attempts; {} of {n} \
+                 passed.</li>\n",
                 esc(&s.key),
                 esc(&s.title),
                 s.hinted,
-                n,
+                reporting,
                 s.hint_rungs,
                 s.nudged,
                 s.median_attempts.map(number).unwrap_or_else(|| "-".into()),
