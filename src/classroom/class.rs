@@ -14,7 +14,7 @@ mod run;
 mod stats;
 mod trusted;
 
-pub use grade::{GradeSettings, SELF_REPORT_FILE, grade_submission};
+pub use grade::{GradeSettings, OnTrack, SELF_REPORT_FILE, grade_submission};
 pub use html::html;
 pub use render::{csv, file_stem, junit, markdown};
 pub use results::{

@@ -290,10 +290,12 @@ impl Display {
                 phase,
             } => {
                 let what = match phase {
-                    Phase::Resolving => "asking for the commit",
-                    Phase::Warming => "building the course's dependencies in this slot",
-                    Phase::Fetching => "fetching",
-                    Phase::Grading => "building and testing",
+                    Phase::Resolving => "asking for the commit".to_owned(),
+                    Phase::Warming => "building the course's dependencies in this slot".to_owned(),
+                    Phase::Fetching => "fetching".to_owned(),
+                    Phase::Grading { track, tracks } => {
+                        format!("building and testing track {} of {tracks}", track + 1)
+                    }
                 };
                 let name = class::printable_name(name);
                 match &mut self.bars {

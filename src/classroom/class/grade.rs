@@ -31,8 +31,11 @@ const MAX_TEST_OUTPUT: usize = 4 * 1024;
 /// The file a learner hands in their own report in (`katas report --format json`).
 pub const SELF_REPORT_FILE: &str = "katas-report.json";
 
+/// Called as each track's grading starts: (tracks done, tracks in all).
+pub type OnTrack = std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 /// How one submission is graded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GradeSettings {
     /// The job slot's folder: scratch crates and their build folder, reused across learners.
     pub work_dir: PathBuf,
@@ -40,10 +43,12 @@ pub struct GradeSettings {
     pub stage_time_limit: Option<Duration>,
     /// Cancelled when the learner's own time limit runs out.
     pub cancel: CancellationToken,
+    /// Told as each track starts, for a progress display.
+    pub on_track: Option<OnTrack>,
 }
 
-/// Grades a submission (a course folder the teacher owns) against the reference course. This is
-/// the only call of [`verify`] in the class grader.
+/// Grades a submission (a course folder the teacher owns) against the reference course, track by
+/// track. This is the only call of [`verify`] in the class grader.
 pub async fn grade_submission(
     submission_dir: &Path,
     reference: &Course,
@@ -52,13 +57,29 @@ pub async fn grade_submission(
     let mut course = reference.clone();
     course.root = submission_dir.to_path_buf();
     let trusted = Reference::Course(Box::new(reference.clone()));
-    let options = VerifyOptions {
-        work_dir: Some(settings.work_dir.clone()),
-        stage_time_limit: settings.stage_time_limit,
-        cancel: Some(settings.cancel.clone()),
-        ..VerifyOptions::default()
+    let mut report = VerifyReport {
+        stages: Vec::new(),
+        passed: 0,
+        failed: 0,
     };
-    verify(&course, &trusted, &options).await
+    let tracks = reference.tracks.len();
+    for (done, track) in reference.tracks.iter().enumerate() {
+        if let Some(on_track) = &settings.on_track {
+            on_track(done, tracks);
+        }
+        let options = VerifyOptions {
+            track: Some(track.id.clone()),
+            work_dir: Some(settings.work_dir.clone()),
+            stage_time_limit: settings.stage_time_limit,
+            cancel: Some(settings.cancel.clone()),
+            ..VerifyOptions::default()
+        };
+        let part = verify(&course, &trusted, &options).await?;
+        report.passed += part.passed;
+        report.failed += part.failed;
+        report.stages.extend(part.stages);
+    }
+    Ok(report)
 }
 
 /// Replaces what of each track crate is not the learner's own work (everything but `src/` and

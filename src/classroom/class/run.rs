@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::{Cache, KeyParts};
 use super::fetch;
-use super::grade::{self, GradeSettings};
+use super::grade::{self, GradeSettings, OnTrack};
 use super::results::{
     CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed, StageInfo,
 };
@@ -60,7 +60,11 @@ pub enum Phase {
     /// Building the course's dependencies in a fresh slot (once per slot and track).
     Warming,
     Fetching,
-    Grading,
+    /// Building and testing the `track`-th track (from 0) of `tracks`.
+    Grading {
+        track: usize,
+        tracks: usize,
+    },
 }
 
 /// A learner's grading, for displays.
@@ -283,8 +287,17 @@ async fn grade_learner(
         }
         Ok(commit) => {
             grades.commit = Some(commit);
-            phase(Phase::Grading);
-            grade_fetched(shared, &submission, slot_dir, &cancel).await
+            let events = shared.events.clone();
+            let (index, name) = (learner.index, learner.name.clone());
+            let on_track: OnTrack = std::sync::Arc::new(move |track, tracks| {
+                let _ = events.send(Event::Phase {
+                    learner: index,
+                    name: name.clone(),
+                    slot,
+                    phase: Phase::Grading { track, tracks },
+                });
+            });
+            grade_fetched(shared, &submission, slot_dir, &cancel, on_track).await
         }
     };
     timer.abort();
@@ -336,6 +349,7 @@ async fn grade_fetched(
     submission: &Path,
     slot_dir: &Path,
     cancel: &CancellationToken,
+    on_track: OnTrack,
 ) -> Result<Graded, String> {
     let reference = &shared.reference;
     let reached = grade::reached_stages(submission, reference);
@@ -346,6 +360,7 @@ async fn grade_fetched(
         work_dir: slot_dir.to_path_buf(),
         stage_time_limit: shared.options.stage_time_limit,
         cancel: cancel.clone(),
+        on_track: Some(on_track),
     };
     let report = grade::grade_submission(submission, reference, &settings)
         .await
