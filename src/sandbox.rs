@@ -233,7 +233,10 @@ mod tests {
         ] {
             assert!(text.contains(must), "{must:?} missing from {text}");
         }
-        assert!(!text.contains("--proc"), "the test phase has no /proc: {text}");
+        assert!(
+            !text.contains("--proc"),
+            "the test phase has no /proc: {text}"
+        );
         assert!(
             !text.contains("--ro-bind /etc /etc"),
             "/etc is not shown whole: {text}"
@@ -247,7 +250,8 @@ mod tests {
             cwd: PathBuf::from("/"),
             ..Jail::default()
         };
-        let text = args(&sandbox().command(&jail, Path::new("/bin/cargo"), &[] as &[&str])).join(" ");
+        let text =
+            args(&sandbox().command(&jail, Path::new("/bin/cargo"), &[] as &[&str])).join(" ");
         assert!(text.contains("--proc /proc"), "{text}");
         assert!(!text.contains("prlimit"), "no limit asked: {text}");
     }

@@ -513,7 +513,16 @@ fn an_export_has_no_solutions_still_loads_and_verifies() {
     let (code, _, stderr) = output(&dest, &["run"]);
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     solve_stage_one(&dest);
-    let (code, stdout, stderr) = output(&dest, &["verify", "--format", "json"]);
+    let (code, stdout, stderr) = output(
+        &dest,
+        &[
+            "verify",
+            "--format",
+            "json",
+            "--reference",
+            root.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     let verdict = json(&stdout);
     assert_eq!(verdict["stages"][0]["status"], "passed");

@@ -85,7 +85,10 @@ impl Class {
             "--work-dir",
             self.work.to_str().unwrap(),
         ];
-        if !extra.iter().any(|a| a.starts_with("--reference") || *a == "--untrusted-reference") {
+        if !extra
+            .iter()
+            .any(|a| a.starts_with("--reference") || *a == "--untrusted-reference")
+        {
             args.extend(["--reference", self.reference.to_str().unwrap()]);
         }
         args.extend(extra);
@@ -97,7 +100,10 @@ impl Class {
     /// Asserts the stage is not graded `passed`, and returns its verdict.
     fn assert_not_passed(&self, extra: &[&str]) -> serde_json::Value {
         let (code, stage, stderr) = self.verify(extra);
-        assert_ne!(stage["status"], "passed", "the attack passed: {stage}\n{stderr}");
+        assert_ne!(
+            stage["status"], "passed",
+            "the attack passed: {stage}\n{stderr}"
+        );
         assert_ne!(code, 0, "verify exited 0 for an attack: {stage}\n{stderr}");
         stage
     }
@@ -148,7 +154,10 @@ fn the_unsolved_start_is_graded_failed() {
     let class = Class::new();
     let stage = class.assert_not_passed(&[]);
     assert_eq!(stage["status"], "failed");
-    assert_eq!(stage["tests_passed"], 1, "starts_at_zero passes even at the start");
+    assert_eq!(
+        stage["tests_passed"], 1,
+        "starts_at_zero passes even at the start"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,7 +276,10 @@ fn a_test_target_of_the_learners_own_is_not_graded() {
     )
     .unwrap();
     let (ok, text) = class.plain_cargo_test();
-    assert!(ok, "the learner's own target passes under plain cargo: {text}");
+    assert!(
+        ok,
+        "the learner's own target passes under plain cargo: {text}"
+    );
     class.assert_not_passed(&[]);
 }
 
@@ -276,7 +288,11 @@ fn a_build_script_never_runs() {
     let class = Class::new();
     let marker = class.root().join("build-script-ran");
     let manifest = class.krate().join("Cargo.toml");
-    common::edit(&manifest, "[package]\n", "[package]\nbuild = \"build.rs\"\n");
+    common::edit(
+        &manifest,
+        "[package]\n",
+        "[package]\nbuild = \"build.rs\"\n",
+    );
     fs::write(
         class.krate().join("build.rs"),
         format!(
@@ -324,10 +340,7 @@ fn fake_tool(dir: &Path, name: &str, marker: &Path) -> PathBuf {
     let path = dir.join(name);
     fs::write(
         &path,
-        format!(
-            "#!/bin/sh\necho used > {}\nexit 0\n",
-            marker.display()
-        ),
+        format!("#!/bin/sh\necho used > {}\nexit 0\n", marker.display()),
     )
     .unwrap();
     #[cfg(unix)]
@@ -351,7 +364,10 @@ fn a_rustc_wrapper_in_the_learners_cargo_config_is_not_used() {
         fs::create_dir_all(&dir).unwrap();
         fs::write(
             dir.join("config.toml"),
-            format!("[build]\nrustc-wrapper = {:?}\n", wrapper.display().to_string()),
+            format!(
+                "[build]\nrustc-wrapper = {:?}\n",
+                wrapper.display().to_string()
+            ),
         )
         .unwrap();
     }
@@ -441,7 +457,9 @@ fn the_learners_time_limit_is_not_used() {
         "time_limit_secs = 10",
         "time_limit_secs = 1",
     );
-    class.bump_does("{ std::thread::sleep(std::time::Duration::from_millis(1500)); self.count += 1 }");
+    class.bump_does(
+        "{ std::thread::sleep(std::time::Duration::from_millis(1500)); self.count += 1 }",
+    );
     let (_, stage, stderr) = class.verify(&[]);
     assert_eq!(stage["status"], "passed", "{stage}\n{stderr}");
 }
@@ -513,9 +531,16 @@ fn a_symlinked_katas_folder_does_not_redirect_the_graders_writes() {
     std::os::unix::fs::symlink(&graders, class.learner.join(".katas/verify")).unwrap();
     std::os::unix::fs::symlink(&graders, class.learner.join(".katas/trusted")).unwrap();
     class.assert_not_passed(&[]);
-    let left: Vec<_> = fs::read_dir(&graders).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = fs::read_dir(&graders)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(left, ["precious.txt"], "the grader's folder was written to");
-    assert_eq!(fs::read_to_string(graders.join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(
+        fs::read_to_string(graders.join("precious.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[cfg(unix)]
@@ -570,7 +595,10 @@ fn the_learners_code_has_no_network() {
     ));
     class.assert_not_passed(&[]);
     let (_, open, _) = class.verify(&["--no-sandbox"]);
-    assert_eq!(open["status"], "passed", "without the sandbox it connects: {open}");
+    assert_eq!(
+        open["status"], "passed",
+        "without the sandbox it connects: {open}"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -637,7 +665,11 @@ fn grading_without_bubblewrap_is_refused_with_how_to_install_it() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(i32::from(katas::exit_codes::KATAS_ERROR)), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(katas::exit_codes::KATAS_ERROR)),
+        "{stderr}"
+    );
     assert!(stderr.contains("apt-get install bubblewrap"), "{stderr}");
     assert!(stderr.contains("--no-sandbox"), "{stderr}");
 }

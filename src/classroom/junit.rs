@@ -145,8 +145,19 @@ mod tests {
             ],
             passed: 0,
             failed: 3,
+            reference: crate::classroom::ReferenceInfo {
+                kind: crate::classroom::ReferenceKind::Directory,
+                course: "Course".into(),
+                path: Some("/teacher/course".into()),
+                trusted: true,
+            },
+            sandboxed: true,
         };
         let xml = to_junit(&report).unwrap();
+        assert!(
+            xml.contains(r#"name="reference" value="Course (directory: /teacher/course)""#),
+            "the reference is named: {xml}"
+        );
         assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
         assert!(xml.contains(r#"name="kv_store/memory""#), "{xml}");
         assert!(xml.contains(r#"type="tampered""#), "{xml}");

@@ -107,8 +107,12 @@ impl Reference {
     /// A phrase for reports: where the trusted tests came from.
     pub fn describe(&self) -> String {
         match self.kind {
-            ReferenceKind::Bundled => format!("the course built into this katas ({})", self.course.name),
-            ReferenceKind::Directory => format!("the reference course at {}", self.course.root.display()),
+            ReferenceKind::Bundled => {
+                format!("the course built into this katas ({})", self.course.name)
+            }
+            ReferenceKind::Directory => {
+                format!("the reference course at {}", self.course.root.display())
+            }
             ReferenceKind::LearnersOwn => format!(
                 "the learner's own course folder {} (UNTRUSTED: the learner controls it; build katas from your copy of the course, or pass --reference DIR)",
                 self.course.root.display()

@@ -258,10 +258,18 @@ fn tampering(
         let stage = &track.stages[index];
         let trusted = normalize(stage.tests.clone());
         let path = installed(stage);
-        let relative = |p: &Path| p.strip_prefix(graded_root).unwrap_or(p).display().to_string();
+        let relative = |p: &Path| {
+            p.strip_prefix(graded_root)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        };
         match read(&path) {
             Some(text) if text != trusted => {
-                found.push((stage.id.clone(), format!("the learner changed {}", relative(&path))));
+                found.push((
+                    stage.id.clone(),
+                    format!("the learner changed {}", relative(&path)),
+                ));
                 continue;
             }
             Some(_) => {}
@@ -271,7 +279,10 @@ fn tampering(
                     .iter()
                     .any(|s| installed(s).symlink_metadata().is_ok());
                 if later {
-                    found.push((stage.id.clone(), format!("the learner deleted {}", relative(&path))));
+                    found.push((
+                        stage.id.clone(),
+                        format!("the learner deleted {}", relative(&path)),
+                    ));
                     continue;
                 }
             }
@@ -312,12 +323,13 @@ async fn run_stages(
     stages: &[usize],
 ) -> Result<RunOutcome, Failure> {
     let dest = grader.work.crate_dir(&track.id);
-    let graded = assembly::assemble(&reference.course, track, learner, stages, &dest).map_err(
-        |err| match err {
-            AssemblyError::Submission(reason) => Failure::Submission(reason),
-            other => Failure::Grader(format!("{:#}", anyhow::Error::from(other))),
-        },
-    )?;
+    let graded =
+        assembly::assemble(&reference.course, track, learner, stages, &dest).map_err(|err| {
+            match err {
+                AssemblyError::Submission(reason) => Failure::Submission(reason),
+                other => Failure::Grader(format!("{:#}", anyhow::Error::from(other))),
+            }
+        })?;
     let results_dir = grader.work.results_dir();
     grader
         .work
@@ -325,7 +337,10 @@ async fn run_stages(
         .map_err(|err| Failure::Grader(err.to_string()))?;
     let target = grader.work.target_dir();
     std::fs::create_dir_all(&target).map_err(|err| {
-        Failure::Grader(format!("cannot make the build folder {}: {err}", target.display()))
+        Failure::Grader(format!(
+            "cannot make the build folder {}: {err}",
+            target.display()
+        ))
     })?;
     let launch = Graded {
         toolchain: grader.toolchain.clone(),
@@ -338,7 +353,9 @@ async fn run_stages(
     let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
     let mut request = RunRequest::new(&graded.dir, &target, limit);
     request.launch = Launch::Graded(Arc::new(launch));
-    let outcome = runner::run_to_end(&request).await.map_err(Failure::Grader)?;
+    let outcome = runner::run_to_end(&request)
+        .await
+        .map_err(Failure::Grader)?;
     check_units(&outcome, &graded)?;
     Ok(outcome)
 }
@@ -349,7 +366,8 @@ fn check_units(outcome: &RunOutcome, graded: &assembly::GradedCrate) -> Result<(
     let manifest = graded.dir.join("Cargo.toml");
     let main = layout::stages_dir(&graded.dir).join("main.rs");
     for unit in &outcome.units {
-        let is_stages = unit.target == runner::TEST_TARGET && unit.kinds.iter().any(|k| k == "test");
+        let is_stages =
+            unit.target == runner::TEST_TARGET && unit.kinds.iter().any(|k| k == "test");
         if is_stages && (unit.manifest_path != manifest || unit.src_path != main) {
             return Err(Failure::Grader(format!(
                 "the `stages` test target was built from {}, not from the trusted tests: grading refused",
@@ -406,7 +424,9 @@ fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
         };
         let mut output = claim.map(|c| c.output.clone()).unwrap_or_default();
         if count > 1 {
-            output.push_str(&format!("\n[katas: this test recorded its end {count} times]"));
+            output.push_str(&format!(
+                "\n[katas: this test recorded its end {count} times]"
+            ));
         }
         tests.push(runner::TestResult {
             name: full,
@@ -447,7 +467,10 @@ fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
         _ if failed == 0 && passed > 0 => (StageStatus::Passed, None),
         _ if out_of_memory => (
             StageStatus::Failed,
-            Some("stopped at the memory limit: a test allocated more than the sandbox allows".to_owned()),
+            Some(
+                "stopped at the memory limit: a test allocated more than the sandbox allows"
+                    .to_owned(),
+            ),
         ),
         Verdict::TimedOut => (
             StageStatus::Failed,

@@ -80,8 +80,9 @@ pub fn verify(graded_root: &std::path::Path, args: &VerifyArgs) -> anyhow::Resul
     };
     let grader = Grader::new(&settings, graded_root).context("cannot grade")?;
     let reference = match &args.reference {
-        Some(dir) => Reference::directory(dir, graded_root)
-            .context("cannot load the reference course")?,
+        Some(dir) => {
+            Reference::directory(dir, graded_root).context("cannot load the reference course")?
+        }
         None if args.untrusted_reference => Reference::learners_own(graded_root)?,
         None => Reference::bundled(grader.work_root())
             .context("cannot prepare the course built into this katas")?,

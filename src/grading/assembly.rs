@@ -33,7 +33,9 @@ pub enum AssemblyError {
     },
     #[error(transparent)]
     Witness(#[from] witness::WitnessError),
-    #[error("the reference's manifest {manifest} has a path dependency outside the reference course: {dependency}; a trusted crate must come from the reference's own folder")]
+    #[error(
+        "the reference's manifest {manifest} has a path dependency outside the reference course: {dependency}; a trusted crate must come from the reference's own folder"
+    )]
     UntrustedPath {
         manifest: PathBuf,
         dependency: PathBuf,

@@ -12,7 +12,9 @@ use std::process::Command;
 /// Why the toolchain could not be pinned.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
-    #[error("cannot run `{program} --print sysroot` to find the Rust toolchain: is it installed and on PATH?")]
+    #[error(
+        "cannot run `{program} --print sysroot` to find the Rust toolchain: is it installed and on PATH?"
+    )]
     Spawn {
         program: String,
         #[source]
@@ -20,7 +22,9 @@ pub enum ToolchainError {
     },
     #[error("`{program} --print sysroot` failed: {stderr}")]
     Failed { program: String, stderr: String },
-    #[error("the toolchain at {0} has no `cargo` beside `rustc`; install cargo with the toolchain (rustup does)")]
+    #[error(
+        "the toolchain at {0} has no `cargo` beside `rustc`; install cargo with the toolchain (rustup does)"
+    )]
     NoCargo(PathBuf),
 }
 
@@ -106,7 +110,10 @@ mod tests {
         )
         .unwrap();
         let pinned = Toolchain::pin(dir.path()).unwrap();
-        assert!(pinned.cargo.is_absolute() && pinned.cargo.is_file(), "{pinned:?}");
+        assert!(
+            pinned.cargo.is_absolute() && pinned.cargo.is_file(),
+            "{pinned:?}"
+        );
         assert!(pinned.rustc.starts_with(&pinned.sysroot), "{pinned:?}");
     }
 }

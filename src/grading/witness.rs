@@ -14,6 +14,7 @@
 //!   code before `main` (`link_section`, `global_asm!`) and writing to raw descriptors;
 //! - in the sandbox the test run has no `/proc`, so `/proc/self/fd` and `/proc/self/mem` are not
 //!   there to reach the descriptor or the witness's memory.
+//!
 //! An early `exit`, an `abort`, a signal, a hang or a panic leaves no record, so it is never a
 //! pass. What stays possible is code that games the tests from inside (a `PartialEq` that always
 //! says equal, code that detects the test); a teacher reads the code for that.
@@ -74,7 +75,9 @@ impl Drop for Witness {
 
 /// Why a stage's trusted tests could not be given witnesses.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot add katas' results witness to the trusted tests of `{stage}`: the test `{test}` has no body (`{{`) after its signature")]
+#[error(
+    "cannot add katas' results witness to the trusted tests of `{stage}`: the test `{test}` has no body (`{{`) after its signature"
+)]
 pub struct WitnessError {
     stage: String,
     test: String,
@@ -157,7 +160,12 @@ async fn serves(
         assert!(out.contains(
             "fn starts_at_zero() { let _katas_witness = crate::katas_witness::Witness::new(\"memory::starts_at_zero\");"
         ), "{out}");
-        assert!(out.contains(") { let _katas_witness = crate::katas_witness::Witness::new(\"memory::serves\");"), "{out}");
+        assert!(
+            out.contains(
+                ") { let _katas_witness = crate::katas_witness::Witness::new(\"memory::serves\");"
+            ),
+            "{out}"
+        );
         assert!(
             out.contains("fn helper_fn_starts_at_zero() -> Store { Store::new() }"),
             "a helper whose name contains a test's is left alone: {out}"

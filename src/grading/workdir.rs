@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 /// Why the work folder cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkDirError {
-    #[error("cannot find a folder for grading: set $XDG_CACHE_HOME or $HOME, or pass --work-dir DIR")]
+    #[error(
+        "cannot find a folder for grading: set $XDG_CACHE_HOME or $HOME, or pass --work-dir DIR"
+    )]
     NoHome,
     #[error("cannot prepare the grading folder {path}")]
     Io {
@@ -22,11 +24,15 @@ pub enum WorkDirError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the grading folder {work} lies inside the graded course {course}: the learner controls that tree; pass --work-dir with a folder outside it")]
+    #[error(
+        "the grading folder {work} lies inside the graded course {course}: the learner controls that tree; pass --work-dir with a folder outside it"
+    )]
     InsideCourse { work: PathBuf, course: PathBuf },
     #[error("the grading folder {0} is a symbolic link; pass --work-dir with a plain folder")]
     Symlink(PathBuf),
-    #[error("every one of the {MAX_SLOTS} slots of the grading folder {0} is held by another katas; wait for them, or pass another --work-dir")]
+    #[error(
+        "every one of the {MAX_SLOTS} slots of the grading folder {0} is held by another katas; wait for them, or pass another --work-dir"
+    )]
     Busy(PathBuf),
 }
 
@@ -52,10 +58,10 @@ impl WorkDir {
         };
         make_private_dir(&root)?;
         let root = canonical(&root)?;
-        if let Ok(course) = fs::canonicalize(course) {
-            if root.starts_with(&course) {
-                return Err(WorkDirError::InsideCourse { work: root, course });
-            }
+        if let Ok(course) = fs::canonicalize(course)
+            && root.starts_with(&course)
+        {
+            return Err(WorkDirError::InsideCourse { work: root, course });
         }
         for index in 0..MAX_SLOTS {
             let slot = root.join("slots").join(index.to_string());

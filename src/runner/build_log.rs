@@ -83,7 +83,12 @@ impl BuildLog {
                 self.units.push(BuiltUnit {
                     manifest_path: artifact.manifest_path.clone().into(),
                     target: artifact.target.name.clone(),
-                    kinds: artifact.target.kind.iter().map(ToString::to_string).collect(),
+                    kinds: artifact
+                        .target
+                        .kind
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                     src_path: artifact.target.src_path.clone().into(),
                 });
                 let is_test = artifact.target.kind.iter().any(|k| k.to_string() == "test");

@@ -178,7 +178,10 @@ pub fn test_command(
     }
     args.extend(request.filters.iter().map(OsString::from));
     let mut env: Vec<(OsString, OsString)> = vec![
-        ("CARGO_MANIFEST_DIR".into(), request.crate_dir.clone().into()),
+        (
+            "CARGO_MANIFEST_DIR".into(),
+            request.crate_dir.clone().into(),
+        ),
         // Backtraces bury the assertion message a learner needs under frames they don't.
         ("RUST_BACKTRACE".into(), "0".into()),
         ("RUST_TEST_COLOR".into(), "never".into()),

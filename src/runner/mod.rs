@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use build_log::{BuildLog, BuiltUnit, Diagnostic, Severity};
-pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
 pub use launch::{Graded, Launch};
+pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
 pub use process::{Ended, Limits};
 
 /// The test target every track crate has: all reached stages' tests, one module each.
