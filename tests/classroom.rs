@@ -118,9 +118,9 @@ fn a_learners_report_has_every_stage_with_its_numbers() {
     assert_eq!(
         lines,
         [
-            "course,learner,track,stage,status,passed_at,attempts,runs,hint_rungs,nudges,stuck,active_secs",
-            "Mini course,Bob,counter,count,passed,2026-03-03T09:40:00Z,4,6,3,1,0,1200",
-            "Mini course,Bob,counter,reset,in_progress,,3,4,3,1,1,900",
+            "course,learner,track,stage,status,passed_at,attempts,runs,hint_rungs,nudges,stuck,active_secs,source",
+            "Mini course,Bob,counter,count,passed,2026-03-03T09:40:00Z,4,6,3,1,0,1200,self-reported",
+            "Mini course,Bob,counter,reset,in_progress,,3,4,3,1,1,900,self-reported",
         ]
     );
 
@@ -800,10 +800,21 @@ fn both_workflows_prepare_the_grader_the_same_way() {
         text[from..to].to_owned()
     };
     assert_eq!(setup(GRADE_YML), setup(CLASSROOM_YML));
-    assert!(
-        setup(GRADE_YML).contains("rm -rf teacher"),
-        "the teacher's copy goes before learner code runs"
-    );
+    for file in [GRADE_YML, CLASSROOM_YML] {
+        let text = fs::read_to_string(repo().join(file)).unwrap();
+        assert!(
+            !text.contains("secrets."),
+            "{file}: a learner-side workflow is handed no secret"
+        );
+        assert!(
+            text.contains("FEEDBACK ONLY") && text.contains("katas grade"),
+            "{file} says it is feedback, and where grades come from"
+        );
+        assert!(
+            text.contains("apt-get install -y -qq bubblewrap"),
+            "{file} installs the sandbox"
+        );
+    }
 }
 
 #[cfg(unix)]

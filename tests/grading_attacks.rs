@@ -673,3 +673,69 @@ fn grading_without_bubblewrap_is_refused_with_how_to_install_it() {
     assert!(stderr.contains("apt-get install bubblewrap"), "{stderr}");
     assert!(stderr.contains("--no-sandbox"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. Progress files are self-reported, and reports say so.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_hand_written_progress_file_is_reported_as_self_reported_and_overruled_by_verify() {
+    let class = Class::new();
+    fs::create_dir_all(class.learner.join(".katas")).unwrap();
+    fs::write(
+        class.learner.join(".katas/state.toml"),
+        "version = 1\n\n[tracks.counter.stages.count]\npassed_at = \"2026-01-01T00:00:00Z\"\nattempts = 1\nruns = 1\n\n[tracks.counter.stages.reset]\npassed_at = \"2026-01-02T00:00:00Z\"\nattempts = 1\nruns = 1\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(&class.learner, &["report", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let count = &report["stages"][0];
+    assert_eq!(count["status"], "passed", "the file claims it: {count}");
+    assert_eq!(count["source"], "progress_file", "{count}");
+    let (_, text, _) = output(&class.learner, &["report"]);
+    assert!(text.contains("self-reported"), "{text}");
+    let (_, listed, _) = output(&class.learner, &["list", "--format", "json"]);
+    assert!(listed.contains("\"source\": \"progress_file\""), "{listed}");
+
+    // The teacher's verify verdict overrules the claim.
+    let verdicts = class.root().join("verify.json");
+    let (_, _, _) = output(
+        &class.learner,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--format",
+            "json",
+            "--output",
+            verdicts.to_str().unwrap(),
+            "--reference",
+            class.reference.to_str().unwrap(),
+            "--work-dir",
+            class.work.to_str().unwrap(),
+        ],
+    );
+    let (code, stdout, stderr) = output(
+        &class.learner,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--verified",
+            verdicts.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let count = &report["stages"][0];
+    assert_eq!(count["status"], "in_progress", "{count}");
+    assert_eq!(count["source"], "verify", "{count}");
+    assert_eq!(count["verified"], "failed", "{count}");
+    assert!(count["passed_at"].is_null(), "{count}");
+    let reset = &report["stages"][1];
+    assert_eq!(
+        reset["source"], "progress_file",
+        "not verified, still the claim: {reset}"
+    );
+}

@@ -15,8 +15,8 @@ pub use merge::{
 };
 pub use reference::{Reference, ReferenceInfo, ReferenceKind};
 pub use report::{
-    LearnerReport, REPORT_FORMAT, REPORT_VERSION, StageReport, Standing, TableFormat, Totals,
-    learner_report,
+    ClaimSource, LearnerReport, REPORT_FORMAT, REPORT_VERSION, StageReport, Standing, TableFormat,
+    Totals, learner_report,
 };
 pub use verify::{
     GradeError, GradeSettings, Grader, StageStatus, StageVerdict, VerifyOptions, VerifyReport,

@@ -119,7 +119,7 @@ pub struct VerifyOptions {
 }
 
 /// A verified stage's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StageStatus {
     Passed,
