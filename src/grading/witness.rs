@@ -75,34 +75,140 @@ impl Drop for Witness {
 
 /// Why a stage's trusted tests could not be given witnesses.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot add katas' results witness to the trusted tests of `{stage}`: the test `{test}` has no body (`{{`) after its signature"
-)]
-pub struct WitnessError {
-    stage: String,
-    test: String,
+pub enum WitnessError {
+    #[error(
+        "cannot add katas' results witness to the trusted tests of `{stage}`: the test `{test}` has no body (`{{`) after its signature"
+    )]
+    NoBody { stage: String, test: String },
+    #[error(
+        "cannot add katas' results witness to the trusted tests of `{stage}`: its `proptest!` block is inside a module or not closed; katas witnesses properties in a `proptest!` at the top level of tests.rs"
+    )]
+    NestedProptest { stage: String },
 }
+
+/// The prefix of a property's function once katas has wrapped it (see [`witnessed`]).
+const PROPERTY_PREFIX: &str = "katas_property_";
 
 /// The trusted text of a stage's tests with a witness opening each test's body. `tests` are the
 /// stage's test function names, in the order the text has them (as `test_functions` finds them).
+///
+/// A property test in a `proptest!` block runs its body once per generated case, so a witness in
+/// the body would record every passing case, even when a later case fails. Such a test is
+/// renamed, loses its `#[test]` (proptest then makes it a plain function that runs the whole
+/// property), and a `#[test]` of the original name is appended that opens a witness and calls it:
+/// one record for the whole property, and none if any case fails.
 pub fn witnessed(stage: &str, source: &str, tests: &[String]) -> Result<String, WitnessError> {
-    let mut out = String::with_capacity(source.len() + tests.len() * 96);
-    let mut rest = source;
+    let blocks = proptest_blocks(source).ok_or_else(|| WitnessError::NestedProptest {
+        stage: stage.to_owned(),
+    })?;
+    // (position, bytes removed, text inserted), applied from the end.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut wrappers = String::new();
+    let mut from = 0;
+    let mut previous_end = 0;
     for test in tests {
-        let missing = || WitnessError {
+        let no_body = || WitnessError::NoBody {
             stage: stage.to_owned(),
             test: test.clone(),
         };
-        let at = find_fn(rest, test).ok_or_else(missing)?;
-        let open = rest[at..].find('{').map(|i| at + i).ok_or_else(missing)?;
-        out.push_str(&rest[..=open]);
-        out.push_str(&format!(
-            " let _katas_witness = crate::{MODULE}::Witness::new(\"{stage}::{test}\");"
-        ));
-        rest = &rest[open + 1..];
+        let at = find_fn(&source[from..], test)
+            .map(|i| from + i)
+            .ok_or_else(no_body)?;
+        let open = source[at..].find('{').map(|i| at + i).ok_or_else(no_body)?;
+        if blocks.iter().any(|block| block.contains(&at)) {
+            let attribute = source[previous_end..at]
+                .rfind("#[test]")
+                .map(|i| previous_end + i)
+                .ok_or_else(no_body)?;
+            edits.push((attribute, "#[test]".len(), String::new()));
+            edits.push((at + "fn ".len(), 0, PROPERTY_PREFIX.to_owned()));
+            wrappers.push_str(&format!(
+                "\n#[test]\nfn {test}() {{ let _katas_witness = crate::{MODULE}::Witness::new(\"{stage}::{test}\"); {PROPERTY_PREFIX}{test}(); }}\n"
+            ));
+        } else {
+            edits.push((
+                open + 1,
+                0,
+                format!(
+                    " let _katas_witness = crate::{MODULE}::Witness::new(\"{stage}::{test}\");"
+                ),
+            ));
+        }
+        from = open + 1;
+        previous_end = open + 1;
     }
-    out.push_str(rest);
+    let mut out = source.to_owned();
+    edits.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    for (at, remove, insert) in edits {
+        out.replace_range(at..at + remove, &insert);
+    }
+    out.push_str(&wrappers);
     Ok(out)
+}
+
+/// The byte ranges of the `proptest! { ... }` blocks of a file, all at its top level; `None` when
+/// one is nested in a module (or not closed), which [`witnessed`] cannot wrap.
+fn proptest_blocks(source: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let depths = brace_depths(source);
+    let mut blocks = Vec::new();
+    let mut from = 0;
+    while let Some(i) = source[from..].find("proptest!") {
+        let at = from + i;
+        let open = at + source[at..].find('{')?;
+        if depths.get(at).copied().unwrap_or(0) != 0 {
+            return None;
+        }
+        let close = (open + 1..source.len())
+            .find(|&j| source.as_bytes()[j] == b'}' && depths.get(j).copied() == Some(1))?;
+        blocks.push(open..close);
+        from = close;
+    }
+    Some(blocks)
+}
+
+/// The brace depth at each byte of `source`, skipping braces in comments, strings and chars.
+fn brace_depths(source: &str) -> Vec<usize> {
+    let bytes = source.as_bytes();
+    let mut depths = vec![0; bytes.len()];
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        depths[i] = depth;
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    depths[i] = depth;
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    depths[i] = depth;
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    depths[i] = depth;
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => {
+                depths[i + 1] = depth;
+                i += 2;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                depths[i] = depth + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    depths
 }
 
 /// The position of `fn NAME` (as a whole word) in `text`.
@@ -177,6 +283,47 @@ async fn serves(
     fn a_test_that_cannot_be_found_is_an_error() {
         let err = witnessed("memory", "#[test]\nfn x();", &["x".to_owned()]).unwrap_err();
         assert!(err.to_string().contains("`x`"), "{err}");
+    }
+
+    #[test]
+    fn a_property_is_witnessed_once_around_its_whole_run() {
+        let source = r#"use proptest::prelude::*;
+
+#[test]
+fn plain() { assert!(true); }
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn holds(a in 0..10u8, s in "[a-z{]") {
+        prop_assert!(a < 10);
+    }
+}
+"#;
+        let tests = vec!["plain".to_owned(), "holds".to_owned()];
+        let out = witnessed("crdt", source, &tests).unwrap();
+        assert!(out.contains("fn plain() { let _katas_witness"), "{out}");
+        assert!(
+            out.contains("    fn katas_property_holds(a in 0..10u8"),
+            "renamed, its #[test] gone: {out}"
+        );
+        assert!(
+            !out.contains("#[test]\n    fn katas_property_holds"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("#[test]\nfn holds() { let _katas_witness = crate::katas_witness::Witness::new(\"crdt::holds\"); katas_property_holds(); }\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("Witness::new").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn a_proptest_inside_a_module_is_refused() {
+        let source = "mod inner {\n    proptest! {\n        #[test]\n        fn holds(a in 0..1u8) {}\n    }\n}\n";
+        let err = witnessed("s", source, &["holds".to_owned()]).unwrap_err();
+        assert!(matches!(err, WitnessError::NestedProptest { .. }), "{err}");
     }
 
     #[test]
