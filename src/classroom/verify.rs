@@ -551,6 +551,83 @@ pub fn strip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::BuiltUnit;
+
+    fn unit(manifest: &str, target: &str, kind: &str, src: &str) -> BuiltUnit {
+        BuiltUnit {
+            manifest_path: PathBuf::from(manifest),
+            target: target.to_owned(),
+            kinds: vec![kind.to_owned()],
+            src_path: PathBuf::from(src),
+        }
+    }
+
+    fn outcome(units: Vec<BuiltUnit>) -> RunOutcome {
+        let mut outcome = RunOutcome {
+            verdict: Verdict::Passed,
+            diagnostics: vec![],
+            tests: vec![],
+            build_output: String::new(),
+            test_output: String::new(),
+            truncated: false,
+            build_time: Duration::ZERO,
+            test_time: Duration::ZERO,
+            time_limit: Duration::ZERO,
+            witnessed: None,
+            units: vec![],
+        };
+        outcome.units = units;
+        outcome
+    }
+
+    #[test]
+    fn only_trusted_units_may_be_built() {
+        let graded = assembly::GradedCrate {
+            dir: PathBuf::from("/g/crate"),
+            trusted_paths: vec![PathBuf::from("/t/exercises/x/../../crates/sim")],
+        };
+        let good = vec![
+            unit(
+                "/g/crate/Cargo.toml",
+                "stages",
+                "test",
+                "/g/crate/tests/stages/main.rs",
+            ),
+            unit("/g/crate/Cargo.toml", "x", "lib", "/g/crate/src/lib.rs"),
+            unit(
+                "/t/crates/sim/Cargo.toml",
+                "sim",
+                "lib",
+                "/t/crates/sim/src/lib.rs",
+            ),
+            unit(
+                "/home/u/.cargo/registry/src/index/tokio-1.0.0/Cargo.toml",
+                "tokio",
+                "lib",
+                "/home/u/.cargo/registry/src/index/tokio-1.0.0/src/lib.rs",
+            ),
+        ];
+        assert!(check_units(&outcome(good.clone()), &graded).is_ok());
+
+        let mut other_stages = good.clone();
+        other_stages[0].src_path = PathBuf::from("/g/crate/tests/mine.rs");
+        assert!(matches!(
+            check_units(&outcome(other_stages), &graded),
+            Err(Failure::Grader(why)) if why.contains("not from the trusted tests")
+        ));
+
+        let mut swapped = good;
+        swapped.push(unit(
+            "/learner/fake_sim/Cargo.toml",
+            "sim",
+            "lib",
+            "/learner/fake_sim/src/lib.rs",
+        ));
+        assert!(matches!(
+            check_units(&outcome(swapped), &graded),
+            Err(Failure::Grader(why)) if why.contains("/learner/fake_sim")
+        ));
+    }
 
     #[test]
     fn colours_are_stripped() {
