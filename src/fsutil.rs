@@ -143,7 +143,11 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "two");
-        assert_eq!(dir.path().read_dir().unwrap().count(), 1, "a temporary was left");
+        assert_eq!(
+            dir.path().read_dir().unwrap().count(),
+            1,
+            "a temporary was left"
+        );
     }
 
     #[test]
@@ -159,12 +163,20 @@ mod tests {
                     for _ in 0..20 {
                         write_atomic(path, text.as_bytes()).unwrap();
                         let seen = fs::read_to_string(path).unwrap();
-                        assert!(contents.contains(&seen), "a reader saw {} bytes", seen.len());
+                        assert!(
+                            contents.contains(&seen),
+                            "a reader saw {} bytes",
+                            seen.len()
+                        );
                     }
                 });
             }
         });
-        assert_eq!(dir.path().read_dir().unwrap().count(), 1, "a temporary was left");
+        assert_eq!(
+            dir.path().read_dir().unwrap().count(),
+            1,
+            "a temporary was left"
+        );
     }
 
     #[cfg(unix)]

@@ -77,7 +77,10 @@ impl Session {
 
     /// Applies a change to the progress on disk (under its lock, so what another katas on this
     /// course recorded meanwhile is kept) and refreshes the copy in memory.
-    pub fn change<T>(&mut self, change: impl FnOnce(&mut Progress) -> T) -> Result<T, SessionError> {
+    pub fn change<T>(
+        &mut self,
+        change: impl FnOnce(&mut Progress) -> T,
+    ) -> Result<T, SessionError> {
         let (progress, answer) = self.store.update(change)?;
         self.progress = progress;
         Ok(answer)
@@ -159,11 +162,13 @@ impl Session {
     /// The request that runs a stage: its crate, the shared build folder, its time limit.
     pub fn run_request(&self, at: StageRef) -> RunRequest {
         let track = self.track(at);
-        RunRequest::new(
+        let mut request = RunRequest::new(
             &self.course.crate_dir(track),
             &self.course.target_dir(),
             self.stage(at).time_limit,
-        )
+        );
+        request.memory_limit = Some(self.stage(at).memory_limit_mib * 1024 * 1024);
+        request
     }
 
     /// Stages whose test files in the learner's crate differ from the course's.

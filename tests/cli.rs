@@ -437,3 +437,25 @@ fn building_the_reference_solutions_never_passes_the_learners_unsolved_stage() {
     );
     assert!(stdout.contains("1 of 2 tests pass"), "{stdout}");
 }
+
+#[test]
+fn parallel_runs_on_one_course_lose_no_update() {
+    let (_dir, root) = course("mini");
+    // One run first, so the parallel ones find the build done and overlap in recording.
+    assert_eq!(output(&root, &["run"]).0, i32::from(exit_codes::FAILED));
+    let parallel = 8;
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..parallel)
+            .map(|_| scope.spawn(|| output(&root, &["run"])))
+            .collect();
+        for run in runs {
+            let (code, stdout, stderr) = run.join().unwrap();
+            assert_eq!(code, i32::from(exit_codes::FAILED), "{stdout}\n{stderr}");
+            assert!(!stderr.contains("cannot save progress"), "{stderr}");
+        }
+    });
+    let store = katas::progress::ProgressStore::in_state_dir(&root.join(".katas"));
+    let progress = store.load().unwrap();
+    let stage = progress.stage("counter", "count").unwrap();
+    assert_eq!(stage.runs, 1 + parallel, "runs were lost");
+}

@@ -206,7 +206,9 @@ impl ProgressStore {
             }
             // A link to itself (or a cycle of links) never reaches a file.
             Err(err) if is_link_loop(&err) => {
-                return Err(not_a_file("it is a symbolic link that leads back to itself"));
+                return Err(not_a_file(
+                    "it is a symbolic link that leads back to itself",
+                ));
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -326,7 +328,11 @@ impl ProgressStore {
     /// `state.toml.<tag>-<time>`, with `-<n>` after the time for the n-th name tried.
     fn sibling(&self, tag: &str, n: u32) -> PathBuf {
         let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S").to_string();
-        let suffix = if n == 0 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         self.path
             .with_file_name(format!("{}.{tag}-{stamp}{suffix}", self.file_name()))
     }
@@ -477,7 +483,9 @@ mod tests {
         let (mine, ()) = store.update(|p| p.record_pass("kv", "one", at())).unwrap();
         // Another katas records a pass of another track meanwhile.
         let other = ProgressStore::in_state_dir(store.path().parent().unwrap());
-        other.update(|p| p.record_pass("raft", "one", at())).unwrap();
+        other
+            .update(|p| p.record_pass("raft", "one", at()))
+            .unwrap();
         assert!(!mine.is_passed("raft", "one"));
         let (after, ()) = store
             .update(|p| p.current_track = Some("kv".into()))
@@ -497,14 +505,22 @@ mod tests {
         for _ in 0..5 {
             store.load().unwrap_err();
         }
-        assert_eq!(damaged_copies(dir.path()).len(), 1, "{:?}", damaged_copies(dir.path()));
+        assert_eq!(
+            damaged_copies(dir.path()).len(),
+            1,
+            "{:?}",
+            damaged_copies(dir.path())
+        );
         // A different damage is a different copy, even within the same second.
         fs::write(store.path(), "version = 1\ncurrent_track = [other\n").unwrap();
         store.load().unwrap_err();
         store.load().unwrap_err();
         let copies = damaged_copies(dir.path());
         assert_eq!(copies.len(), 2, "{copies:?}");
-        let contents: Vec<String> = copies.iter().map(|c| fs::read_to_string(c).unwrap()).collect();
+        let contents: Vec<String> = copies
+            .iter()
+            .map(|c| fs::read_to_string(c).unwrap())
+            .collect();
         assert!(contents.iter().any(|c| c.contains("oops")), "{contents:?}");
         assert!(contents.iter().any(|c| c.contains("other")), "{contents:?}");
     }
@@ -519,8 +535,14 @@ mod tests {
         };
         assert_eq!(fs::read(kept).unwrap(), fs::read(store.path()).unwrap());
         let message = err.to_string();
-        assert!(message.contains("not UTF-8") && message.contains("line 2"), "{message}");
-        assert!(message.contains("fix: ") && message.contains("katas reset --progress"), "{message}");
+        assert!(
+            message.contains("not UTF-8") && message.contains("line 2"),
+            "{message}"
+        );
+        assert!(
+            message.contains("fix: ") && message.contains("katas reset --progress"),
+            "{message}"
+        );
         assert_eq!(damaged_copies(dir.path()).len(), 1);
     }
 
@@ -542,9 +564,15 @@ mod tests {
             // A FIFO would block a plain read forever: the load must answer at once.
             let err = store.load().unwrap_err();
             let message = err.to_string();
-            assert!(matches!(err, ProgressError::NotAFile { .. }), "{what}: {message}");
+            assert!(
+                matches!(err, ProgressError::NotAFile { .. }),
+                "{what}: {message}"
+            );
             assert!(message.contains(what), "{message}");
-            assert!(message.contains("fix: ") && message.contains("katas reset --progress"), "{message}");
+            assert!(
+                message.contains("fix: ") && message.contains("katas reset --progress"),
+                "{message}"
+            );
             let aside = store.move_aside().unwrap().unwrap();
             assert!(fs::symlink_metadata(aside).is_ok(), "{what} was not kept");
             assert_eq!(store.load().unwrap(), Progress::default(), "{what}");
