@@ -490,7 +490,7 @@ fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child
             pid_file.display().to_string()
         ),
     );
-    let katas = std::process::Command::new(env!("CARGO_BIN_EXE_katas"))
+    let mut katas = std::process::Command::new(env!("CARGO_BIN_EXE_katas"))
         .arg("run")
         .current_dir(root)
         .env_remove("KATAS_COURSE")
@@ -510,6 +510,8 @@ fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let _ = katas.kill();
+    let _ = katas.wait();
     panic!("the test never started");
 }
 

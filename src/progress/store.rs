@@ -549,7 +549,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_folder_a_link_loop_or_a_fifo_is_refused_with_a_fix_and_moved_aside_by_reset() {
-        let make: [(&str, fn(&Path)); 3] = [
+        type Make = fn(&Path);
+        let make: [(&str, Make); 3] = [
             ("folder", |p| fs::create_dir(p).unwrap()),
             ("leads back to itself", |p| {
                 std::os::unix::fs::symlink(p, p).unwrap()

@@ -581,6 +581,20 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_save_says_its_cause_as_the_watch_screen_shows_it() {
+        let err = crate::session::SessionError::from(crate::progress::ProgressError::Write {
+            path: "state.toml".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        });
+        let text = error_chain(&err);
+        assert!(
+            text.contains("cannot save progress") && text.contains("No space left on device"),
+            "{text}"
+        );
+        assert_eq!(text.matches("cannot save progress").count(), 1, "{text}");
+    }
+
+    #[test]
     fn result_lines_are_told_from_other_output() {
         assert!(is_result_line("test memory::a ... ok"));
         assert!(is_result_line("test memory::b ... FAILED"));

@@ -492,7 +492,13 @@ mod tests {
         }
         let buffer = Arc::new(Mutex::new(Captured::default()));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        drain(text.as_bytes(), 1000, Some(tx), Arc::clone(&buffer)).await;
+        drain(
+            std::io::Cursor::new(text.clone().into_bytes()),
+            1000,
+            Some(tx),
+            Arc::clone(&buffer),
+        )
+        .await;
         let mut lines = Vec::new();
         while let Ok(line) = rx.try_recv() {
             lines.push(line);
@@ -509,7 +515,13 @@ mod tests {
         let text = "y".repeat(3 * MAX_LINE) + "\nnext\n";
         let buffer = Arc::new(Mutex::new(Captured::default()));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        drain(text.as_bytes(), 10, Some(tx), buffer).await;
+        drain(
+            std::io::Cursor::new(text.into_bytes()),
+            10,
+            Some(tx),
+            buffer,
+        )
+        .await;
         assert_eq!(rx.recv().await.unwrap().len(), MAX_LINE);
         assert_eq!(rx.recv().await.unwrap(), "next");
     }
