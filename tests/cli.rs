@@ -474,10 +474,11 @@ fn alive(pid: i32) -> bool {
     }
 }
 
-/// Starts `katas run` on a course whose first test hangs after writing the test binary's pid;
-/// returns the running katas and that pid, once the test is running.
+/// Starts `katas run` on a course whose first test starts a process of its own, then hangs;
+/// returns the running katas and the pids of the test binary and of its process, once the test
+/// is running.
 #[cfg(target_os = "linux")]
-fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child, i32) {
+fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child, i32, i32) {
     // The first run creates the learner's crate.
     output(root, &["run"]);
     let pid_file = root.join("test.pid");
@@ -485,7 +486,8 @@ fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child
         &root.join("exercises/counter/src/lib.rs"),
         "todo!(\"count one event\")",
         &format!(
-            "std::fs::write({:?}, std::process::id().to_string()).unwrap();\n        \
+            "let child = std::process::Command::new(\"sleep\").arg(\"600\").spawn().unwrap();\n        \
+             std::fs::write({:?}, format!(\"{{}} {{}}\", std::process::id(), child.id())).unwrap();\n        \
              std::thread::sleep(std::time::Duration::from_secs(600));",
             pid_file.display().to_string()
         ),
@@ -502,11 +504,13 @@ fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child
         .unwrap();
     // Bounded only so that a broken run fails the test instead of hanging it.
     for _ in 0..6000 {
-        if let Some(pid) = fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-        {
-            return (katas, pid);
+        let pids: Vec<i32> = fs::read_to_string(&pid_file)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        if let [test, child] = pids[..] {
+            return (katas, test, child);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -522,13 +526,17 @@ fn katas_run_ended_by_sigterm_or_sighup_leaves_no_test_running() {
     use nix::unistd::Pid;
     for (signal, code) in [(Signal::SIGTERM, 143), (Signal::SIGHUP, 129)] {
         let (_dir, root) = course("mini");
-        let (katas, test) = katas_run_with_a_hanging_test(&root);
+        let (katas, test, child) = katas_run_with_a_hanging_test(&root);
         kill(Pid::from_raw(katas.id() as i32), signal).unwrap();
         let out = katas.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(code), "{signal}");
         assert!(
             !alive(test),
             "{signal}: the test binary {test} is still running"
+        );
+        assert!(
+            !alive(child),
+            "{signal}: the test's process {child} is still running"
         );
     }
 }
@@ -539,19 +547,25 @@ fn a_test_binary_dies_with_a_katas_killed_by_sigkill() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
     let (_dir, root) = course("mini");
-    let (mut katas, test) = katas_run_with_a_hanging_test(&root);
+    let (mut katas, test, child) = katas_run_with_a_hanging_test(&root);
     kill(Pid::from_raw(katas.id() as i32), Signal::SIGKILL).unwrap();
     katas.wait().unwrap();
-    // The parent-death signal is sent as katas dies; the test binary's own death follows.
-    let mut dead = false;
-    for _ in 0..400 {
-        if !alive(test) {
-            dead = true;
-            break;
+    // The parent-death signal and the watchdog act as katas dies; the deaths follow, within a
+    // bound that is there only so a failure does not hang the test.
+    for pid in [test, child] {
+        let mut dead = false;
+        for _ in 0..400 {
+            if !alive(pid) {
+                dead = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
         }
-        std::thread::sleep(std::time::Duration::from_millis(25));
+        assert!(
+            dead,
+            "{pid} (test binary {test}, its process {child}) outlived katas"
+        );
     }
-    assert!(dead, "the test binary {test} outlived katas");
 }
 
 #[cfg(unix)]

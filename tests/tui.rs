@@ -275,7 +275,8 @@ fn quitting_during_a_run_leaves_none_of_its_processes() {
             pid_file.display().to_string()
         ),
     );
-    for key in ["q", "\u{3}"] {
+    // Keys, then signals (SIGHUP is what closing the terminal's pane sends).
+    for way in ["q", "\u{3}", "SIGTERM", "SIGHUP"] {
         let _ = std::fs::remove_file(&pid_file);
         let mut screen = Screen::start(&root);
         screen.wait_for("running 2 tests");
@@ -290,12 +291,27 @@ fn quitting_during_a_run_leaves_none_of_its_processes() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let test: i32 = recorded.expect("the test never started its process");
-        screen.press(key);
-        assert!(screen.wait_exit(), "{key:?} quits cleanly");
+        let expected = match way {
+            "SIGTERM" | "SIGHUP" => {
+                let signal: nix::sys::signal::Signal = way.parse().unwrap();
+                let pid = screen.child.process_id().expect("a pid");
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+                    signal,
+                )
+                .unwrap();
+                128 + signal as u32
+            }
+            key => {
+                screen.press(key);
+                0
+            }
+        };
+        assert_eq!(screen.wait_exit_code(), expected, "{way:?}");
         // No waiting here: katas waited for its run to kill the test binary before it exited.
         assert!(
             !alive(test),
-            "{key:?}: the test's process {test} outlived katas"
+            "{way:?}: the test's process {test} outlived katas"
         );
     }
 }

@@ -188,6 +188,7 @@ pub async fn run_with(
     let (mut child, registration) = reaper::spawn(&mut command)?;
     // Kept now: once the child is reaped, tokio no longer knows its id, and the group outlives it.
     let group = child.id();
+    let watchdog = watchdog(group);
     let stdout_buf = Arc::new(Mutex::new(Captured::default()));
     let stderr_buf = Arc::new(Mutex::new(Captured::default()));
     let stdout = child
@@ -210,6 +211,12 @@ pub async fn run_with(
     };
     // Always end the group, even after a clean exit: whatever the child left running (a server a
     // test started and never stopped) dies with the run.
+    // The watchdog first: it must not fire at the end of a run that ends the group itself.
+    if let Some((mut dog, registration)) = watchdog {
+        let _ = dog.start_kill();
+        let _ = dog.wait().await;
+        drop(registration);
+    }
     end_group(&mut child, group).await;
     drop(registration);
     // And whatever left the group: a daemon (`setsid`, a double fork) that would hold the pipes.
@@ -221,6 +228,35 @@ pub async fn run_with(
         stderr: collect(stderr, &stderr_buf).await,
         elapsed,
     })
+}
+
+/// The shell a watchdog runs: it reads its stdin - a pipe only katas holds - until the end, which
+/// comes when katas dies, however it dies (`kill -9` included); then it kills the run's group.
+const WATCHDOG: &str = "while read -r _; do :; done; kill -9 -\"$0\"";
+
+/// Starts the watchdog of a run's group: what kills cargo, its build scripts and a test's own
+/// processes when katas is killed and cannot end the group itself. The parent-death signal of
+/// [`command`] reaches the group's leader only.
+#[cfg(unix)]
+fn watchdog(group: Option<u32>) -> Option<(Child, reaper::Registration)> {
+    let group = group?;
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg(group.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        // Its own group: the terminal's signals and the run's own kill are not for it.
+        .process_group(0);
+    reaper::spawn(&mut command).ok()
+}
+
+#[cfg(not(unix))]
+fn watchdog(_group: Option<u32>) -> Option<(Child, reaper::Registration)> {
+    None
 }
 
 /// What a stream's drain captured: all of it once the pipe closes, or - when something the run
