@@ -82,6 +82,8 @@ fn outcome(verdict: Verdict) -> Box<RunOutcome> {
         time_limit: Duration::from_secs(10),
         witnessed: None,
         units: vec![],
+        early_end: None,
+        notes: vec![],
     })
 }
 

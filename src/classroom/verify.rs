@@ -575,6 +575,8 @@ mod tests {
             time_limit: Duration::ZERO,
             witnessed: None,
             units: vec![],
+            early_end: None,
+            notes: vec![],
         };
         outcome.units = units;
         outcome

@@ -211,6 +211,7 @@ mod tests {
             test_names: vec!["reopen".into()],
             concepts: vec![],
             time_limit: Duration::from_secs(5),
+            memory_limit_mib: 2048,
             hints: rungs(&[
                 "What must survive?",
                 "Which file?",

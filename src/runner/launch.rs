@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::process::Command;
 
 use super::RunRequest;
+use super::process::{self, Limits};
 use crate::grading::toolchain::Toolchain;
 use crate::grading::witness;
 use crate::sandbox::{Jail, Sandbox};
@@ -91,7 +92,12 @@ pub fn fetch_command(request: &RunRequest) -> Option<Command> {
     let Launch::Graded(graded) = &request.launch else {
         return None;
     };
-    let mut command = Command::new(&graded.toolchain.cargo);
+    let limits = Limits {
+        time: request.build_time_limit,
+        output_cap: 0,
+        memory: None,
+    };
+    let mut command = process::command(&graded.toolchain.cargo, &limits);
     command
         .arg("fetch")
         .arg("--locked")
@@ -104,7 +110,7 @@ pub fn fetch_command(request: &RunRequest) -> Option<Command> {
 }
 
 /// `cargo test --no-run` for the request's test target, with JSON messages.
-pub fn build_command(request: &RunRequest) -> Command {
+pub fn build_command(request: &RunRequest, limits: &Limits) -> Command {
     let args: Vec<OsString> = [
         "test".into(),
         "--no-run".into(),
@@ -120,7 +126,7 @@ pub fn build_command(request: &RunRequest) -> Command {
     .into();
     match &request.launch {
         Launch::Plain => {
-            let mut command = Command::new(plain_cargo());
+            let mut command = process::command(plain_cargo(), limits);
             command
                 .args(&args)
                 .current_dir(&request.crate_dir)
@@ -151,7 +157,7 @@ pub fn build_command(request: &RunRequest) -> Command {
                     sandbox.command(&jail, &graded.toolchain.cargo, &args)
                 }
                 None => {
-                    let mut command = Command::new(&graded.toolchain.cargo);
+                    let mut command = process::command(&graded.toolchain.cargo, limits);
                     command
                         .args(&args)
                         .current_dir(&request.crate_dir)
@@ -170,6 +176,7 @@ pub fn test_command(
     request: &RunRequest,
     executable: &Path,
     list: bool,
+    limits: &Limits,
     witness: Option<&Path>,
 ) -> Command {
     let mut args: Vec<OsString> = Vec::new();
@@ -188,7 +195,7 @@ pub fn test_command(
     ];
     match &request.launch {
         Launch::Plain => {
-            let mut command = Command::new(executable);
+            let mut command = process::command(executable, limits);
             command
                 .args(&args)
                 .current_dir(&request.crate_dir)
@@ -218,7 +225,7 @@ pub fn test_command(
                     sandbox.command(&jail, executable, &args)
                 }
                 None => {
-                    let mut command = Command::new(executable);
+                    let mut command = process::command(executable, limits);
                     command
                         .args(&args)
                         .current_dir(&request.crate_dir)

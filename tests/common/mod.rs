@@ -72,3 +72,32 @@ pub fn solve_stage_one(root: &Path) {
         .join("tests/fixtures/mini/solutions/counter/count/src/lib.rs");
     std::fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
 }
+
+#[cfg(unix)]
+/// Makes a folder refuse new files, as a full or read-only disk does: by its mode for a normal
+/// user, by the immutable attribute for root (who ignores modes). False when neither works.
+pub fn make_unwritable(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = dir.join(".probe");
+    if std::fs::write(&probe, "x").is_err() {
+        return true;
+    }
+    let _ = std::fs::remove_file(&probe);
+    let chattr = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(dir)
+        .status();
+    chattr.is_ok_and(|s| s.success()) && std::fs::write(&probe, "x").is_err()
+}
+
+#[cfg(unix)]
+/// Undoes [`make_unwritable`].
+pub fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(dir)
+        .status();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
