@@ -821,8 +821,6 @@ fn a_submission_that_hangs_is_stopped_at_its_own_limit_and_the_others_are_graded
 }
 
 #[test]
-#[ignore = "needs the trusted results channel of issue 11: today the runner believes libtest's \
-            stdout, which learner code shares"]
 fn a_submission_that_prints_fake_test_results_and_exits_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // Written to the process's stdout itself, past libtest's capture of `print!`.

@@ -14,7 +14,7 @@ mod run;
 mod stats;
 mod trusted;
 
-pub use grade::{GradeSettings, OnTrack, SELF_REPORT_FILE, grade_submission};
+pub use grade::{OnTrack, SELF_REPORT_FILE, SubmissionSettings, grade_submission};
 pub use html::html;
 pub use render::{csv, file_stem, junit, markdown};
 pub use results::{
@@ -22,7 +22,7 @@ pub use results::{
     ReferenceUsed, SelfReported, StageGrade, StageInfo, merge_shards, read as read_grades,
 };
 pub use roster::{Learner, RosterError, Shard, Source, load as load_roster};
-pub use run::{ClassOptions, Event, FetchMode, Phase, grade_class};
+pub use run::{ClassOptions, Event, FetchMode, Phase, grade_class, submissions_dir};
 pub use stats::{StageStats, most_hints, stage_stats};
 pub use trusted::{ReferenceError, load as load_reference};
 

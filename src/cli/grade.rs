@@ -58,6 +58,13 @@ pub struct GradeArgs {
     /// Grade what --fetch-only fetched (same roster, --shard and --work-dir), asking no remote.
     #[arg(long)]
     prefetched: bool,
+    /// Run the learners' builds and tests without the sandbox (bubblewrap). Their code then runs
+    /// with your rights: it can read your files, use the network and forge its results.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// The memory a stage's test run may use in the sandbox, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    memory_limit_mib: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +97,11 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("cannot make the work folder {}", work_dir.display()))?;
     let work_dir = std::path::absolute(&work_dir)?;
-    let (reference, used) = class::load_reference(args.reference.as_deref(), &work_dir)?;
+    let (reference, used) = class::load_reference(
+        args.reference.as_deref(),
+        &work_dir,
+        &class::submissions_dir(&work_dir),
+    )?;
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
@@ -98,13 +109,24 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--jobs must be at least 1");
     }
     let shard = args.shard.unwrap_or(Shard::WHOLE);
+    if args.no_sandbox {
+        anstream::eprintln!(
+            "warning: grading without the sandbox (--no-sandbox): learners' code runs with your \
+             rights, and code in the test process could forge its results"
+        );
+    }
     let options = ClassOptions {
         jobs,
-        work_dir,
+        work_dir: work_dir.clone(),
         cache_dir: (!args.no_cache).then(|| args.out.join(".cache")),
         stage_time_limit: Some(Duration::from_secs(args.stage_time_limit.max(1))),
         learner_time_limit: Duration::from_secs(args.learner_time_limit.max(1)),
         shard,
+        grader: crate::classroom::GradeSettings {
+            work_dir: Some(work_dir.clone()),
+            sandbox: !args.no_sandbox,
+            memory_limit: args.memory_limit_mib.saturating_mul(1024 * 1024),
+        },
         fetch: if args.fetch_only {
             FetchMode::Only
         } else if args.prefetched {
@@ -127,7 +149,7 @@ pub fn grade(args: &GradeArgs) -> anyhow::Result<u8> {
         }
         display.finish();
         task.await
-    })?;
+    })??;
     if args.fetch_only {
         let failed: Vec<&class::LearnerGrades> = grades
             .learners

@@ -61,6 +61,8 @@ pub enum Activity {
     Testing {
         tests: usize,
     },
+    /// Another cargo holds the build lock.
+    WaitingForLock,
 }
 
 /// Which overlay, if any, is open.

@@ -182,6 +182,7 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
             ),
             Activity::Building { .. } => ("building".to_owned(), 0.0),
             Activity::Testing { tests } => (format!("running {tests} tests"), 1.0),
+            Activity::WaitingForLock => (crate::runner::LOCK_WAIT_NOTE.to_owned(), 0.0),
             Activity::Idle => ("starting".to_owned(), 0.0),
         };
         frame.render_widget(
@@ -297,9 +298,10 @@ fn result_text(model: &Model, theme: &Theme) -> Text<'static> {
                     theme.heading,
                 )));
                 if test.status == TestStatus::DidNotFinish {
-                    lines.push(Line::from(
-                        "did not finish before the time limit (an endless loop? a deadlock?)",
-                    ));
+                    lines.push(Line::from(format!(
+                        "did not finish: {}",
+                        outcome.unfinished_reason()
+                    )));
                 }
                 lines.extend(test.output.lines().map(|l| Line::from(l.to_owned())));
             }

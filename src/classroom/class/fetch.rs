@@ -198,6 +198,7 @@ async fn git(
     let limits = Limits {
         time: limit,
         output_cap: 1024 * 1024,
+        memory: None,
     };
     let finished = run_limited(command, limits, cancel, None)
         .await

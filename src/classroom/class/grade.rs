@@ -1,26 +1,22 @@
 //! Grading one fetched submission: the one place the class grader calls `verify`, and the turn
 //! of its report into the class's verdicts.
 //!
-//! The submission is the teacher's private copy (a fresh clone, or a copy of a folder). Before
-//! grading, each track crate's manifest, lock file and every file but the learner's `src/` and
-//! `tests/stages/` are replaced by the reference course's start crate: a learner's `Cargo.toml`
-//! could declare a test target of its own named `stages`, or a build script, and grading must
-//! build what the course says, not what the learner says. The stages and their tests come from
-//! the reference course too; the submission's `info.toml` is never read.
+//! `verify` grades from trusted parts: the stages, tests, manifests and lock files come from the
+//! reference, only the learner's `src/` from the submission, built and run in the job slot's own
+//! grader folder (in the sandbox, unless the teacher turned it off).
 
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::results::{CellStatus, GradedTest, SelfReported, StageGrade};
 use crate::classroom::{
-    Reference, StageStatus, VerifyOptions, VerifyReport, parse_report, strip_ansi, verify,
+    GradeError, Grader, Reference, StageStatus, VerifyOptions, VerifyReport, parse_report,
+    strip_ansi, verify,
 };
-use crate::course::{Course, CourseError};
-use crate::fsutil::copy_tree;
+use crate::course::Course;
 use crate::layout;
 use crate::progress::ProgressStore;
 use crate::runner::TestStatus;
@@ -34,11 +30,9 @@ pub const SELF_REPORT_FILE: &str = "katas-report.json";
 /// Called as each track's grading starts: (tracks done, tracks in all).
 pub type OnTrack = std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
 
-/// How one submission is graded.
+/// How one submission is graded, beyond the grader's own settings.
 #[derive(Clone)]
-pub struct GradeSettings {
-    /// The job slot's folder: scratch crates and their build folder, reused across learners.
-    pub work_dir: PathBuf,
+pub struct SubmissionSettings {
     /// Caps each stage's build and test run.
     pub stage_time_limit: Option<Duration>,
     /// Cancelled when the learner's own time limit runs out.
@@ -47,91 +41,44 @@ pub struct GradeSettings {
     pub on_track: Option<OnTrack>,
 }
 
-/// Grades a submission (a course folder the teacher owns) against the reference course, track by
-/// track. This is the only call of [`verify`] in the class grader.
+/// Grades a submission (a course folder the teacher owns) against the reference, track by track,
+/// with the job slot's grader. This is the only call of [`verify`] in the class grader.
 pub async fn grade_submission(
+    grader: &Grader,
     submission_dir: &Path,
-    reference: &Course,
-    settings: &GradeSettings,
-) -> Result<VerifyReport, CourseError> {
-    let mut course = reference.clone();
-    course.root = submission_dir.to_path_buf();
-    let trusted = Reference::Course(Box::new(reference.clone()));
-    let mut report = VerifyReport {
-        stages: Vec::new(),
-        passed: 0,
-        failed: 0,
-    };
-    let tracks = reference.tracks.len();
-    for (done, track) in reference.tracks.iter().enumerate() {
+    reference: &Reference,
+    settings: &SubmissionSettings,
+) -> Result<VerifyReport, GradeError> {
+    let tracks = reference.course.tracks.len();
+    let mut report: Option<VerifyReport> = None;
+    for (done, track) in reference.course.tracks.iter().enumerate() {
         if let Some(on_track) = &settings.on_track {
             on_track(done, tracks);
         }
         let options = VerifyOptions {
             track: Some(track.id.clone()),
-            work_dir: Some(settings.work_dir.clone()),
             stage_time_limit: settings.stage_time_limit,
             cancel: Some(settings.cancel.clone()),
             ..VerifyOptions::default()
         };
-        let part = verify(&course, &trusted, &options).await?;
-        report.passed += part.passed;
-        report.failed += part.failed;
-        report.stages.extend(part.stages);
+        let part = verify(grader, submission_dir, reference, &options).await?;
+        report = Some(match report {
+            None => part,
+            Some(mut all) => {
+                all.passed += part.passed;
+                all.failed += part.failed;
+                all.stages.extend(part.stages);
+                all
+            }
+        });
     }
-    Ok(report)
-}
-
-/// Replaces what of each track crate is not the learner's own work (everything but `src/` and
-/// `tests/stages/`) by the reference's start crate. A track crate the learner does not have is
-/// left missing: grading reports it.
-pub fn use_trusted_parts(submission_dir: &Path, reference: &Course) -> io::Result<()> {
-    for track in &reference.tracks {
-        let crate_dir = submission_dir.join("exercises").join(&track.id);
-        if !crate_dir.is_dir() {
-            continue;
+    // A reference with no track is refused when it loads; an empty report is still a report.
+    match report {
+        Some(report) => Ok(report),
+        None => {
+            let options = VerifyOptions::default();
+            verify(grader, submission_dir, reference, &options).await
         }
-        for entry in fs::read_dir(&crate_dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name == "src" || name == "tests" {
-                continue;
-            }
-            remove(&entry.path())?;
-        }
-        let tests = crate_dir.join("tests");
-        if tests.is_dir() {
-            for entry in fs::read_dir(&tests)? {
-                let entry = entry?;
-                if entry.file_name() != "stages" {
-                    remove(&entry.path())?;
-                }
-            }
-        }
-        let start = reference.start_dir(track);
-        for entry in fs::read_dir(&start)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name == "src" || name == "tests" {
-                continue;
-            }
-            let dest = crate_dir.join(&name);
-            if entry.file_type()?.is_dir() {
-                copy_tree(&entry.path(), &dest)?;
-            } else {
-                fs::copy(entry.path(), dest)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn remove(path: &Path) -> io::Result<()> {
-    let kind = fs::symlink_metadata(path)?.file_type();
-    if kind.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
     }
 }
 

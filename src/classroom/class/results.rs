@@ -91,6 +91,8 @@ pub struct ClassGrades {
     pub shard: Shard,
     /// How many learners the whole roster has (so a merge can tell a shard is missing).
     pub roster_size: usize,
+    /// Whether every learner's build and tests ran in the sandbox.
+    pub sandboxed: bool,
     /// In roster order.
     pub learners: Vec<LearnerGrades>,
 }
@@ -265,6 +267,7 @@ pub fn merge_shards(shards: Vec<ClassGrades>) -> Result<ClassGrades, GradesError
                 &shard.reference.fingerprint,
             ));
         }
+        first.sandboxed &= shard.sandboxed;
         if shard.course != first.course || shard.stages != first.stages {
             return Err(differs("the course", &first.course, &shard.course));
         }
@@ -316,6 +319,7 @@ mod tests {
             stages: Vec::new(),
             shard,
             roster_size: 3,
+            sandboxed: true,
             learners: learners
                 .iter()
                 .map(|&index| LearnerGrades {

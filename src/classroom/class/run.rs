@@ -4,7 +4,7 @@
 //!
 //! Knows nothing of terminals: what happens is sent as [`Event`]s for a display to show.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,22 +14,21 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::{Cache, KeyParts};
 use super::fetch;
-use super::grade::{self, GradeSettings, OnTrack};
+use super::grade::{self, OnTrack, SubmissionSettings};
 use super::results::{
     CellStatus, ClassGrades, GRADES_FORMAT, GRADES_VERSION, LearnerGrades, ReferenceUsed, StageInfo,
 };
 use super::roster::{Learner, Shard, Source};
-use crate::course::Course;
-use crate::layout::{self, Base};
-use crate::runner::{self, RunRequest};
+use crate::classroom::{GradeError, GradeSettings, Grader, Reference, VerifyOptions, verify};
+use crate::fsutil::copy_tree;
 
 /// How the class is graded.
 #[derive(Debug, Clone)]
 pub struct ClassOptions {
     /// Parallel job slots.
     pub jobs: usize,
-    /// Slots' build folders (`slot-<k>/`), fetched submissions: kept between runs so builds stay
-    /// warm.
+    /// The grading folder: each job slot's grader (`slots/<k>/`, its build folder) and the
+    /// fetched submissions, kept between runs so builds stay warm.
     pub work_dir: PathBuf,
     /// Where earlier grades are kept; `None`: grade everything afresh.
     pub cache_dir: Option<PathBuf>,
@@ -38,6 +37,8 @@ pub struct ClassOptions {
     pub learner_time_limit: Duration,
     pub shard: Shard,
     pub fetch: FetchMode,
+    /// The graders' settings (sandbox, memory limit); their folder is `work_dir`.
+    pub grader: GradeSettings,
 }
 
 /// How submissions in git are fetched.
@@ -83,7 +84,7 @@ pub enum Event {
 }
 
 struct Shared {
-    reference: Course,
+    reference: Reference,
     reference_used: ReferenceUsed,
     options: ClassOptions,
     cache: Option<Cache>,
@@ -91,20 +92,27 @@ struct Shared {
     events: UnboundedSender<Event>,
 }
 
-/// Grades the learners of the shard, `options.jobs` at a time.
+/// The grader folder's part where fetched submissions are copied, one folder per job slot.
+pub fn submissions_dir(work_dir: &Path) -> PathBuf {
+    work_dir.join("submissions")
+}
+
+/// Grades the learners of the shard, `options.jobs` at a time, each job slot with a grader of its
+/// own (its own scratch crate and build folder in `options.work_dir`).
 pub async fn grade_class(
     learners: Vec<Learner>,
-    reference: Course,
+    reference: Reference,
     reference_used: ReferenceUsed,
     options: ClassOptions,
     events: UnboundedSender<Event>,
-) -> ClassGrades {
+) -> Result<ClassGrades, GradeError> {
     let roster_size = learners.len();
     let mine: VecDeque<Learner> = learners
         .into_iter()
         .filter(|l| options.shard.holds(l.index))
         .collect();
     let stages: Vec<StageInfo> = reference
+        .course
         .tracks
         .iter()
         .flat_map(|t| {
@@ -115,9 +123,16 @@ pub async fn grade_class(
             })
         })
         .collect();
-    let course = reference.name.clone();
+    let course = reference.course.name.clone();
     let shard = options.shard;
     let jobs = options.jobs.max(1).min(mine.len().max(1));
+    let mut settings = options.grader.clone();
+    settings.work_dir = Some(options.work_dir.clone());
+    let graded = submissions_dir(&options.work_dir);
+    let graders: Vec<Grader> = (0..jobs)
+        .map(|_| Grader::new(&settings, &graded))
+        .collect::<Result<_, _>>()?;
+    let sandboxed = graders.iter().all(Grader::sandboxed);
     let shared = Arc::new(Shared {
         cache: options.cache_dir.as_deref().map(Cache::new),
         reference_used: reference_used.clone(),
@@ -127,9 +142,9 @@ pub async fn grade_class(
         events,
     });
     let mut workers = Vec::new();
-    for slot in 1..=jobs {
+    for (slot, grader) in (1..=jobs).zip(graders) {
         let shared = Arc::clone(&shared);
-        workers.push(tokio::spawn(worker(shared, slot)));
+        workers.push(tokio::spawn(worker(shared, slot, grader)));
     }
     let mut learners = Vec::new();
     for worker in workers {
@@ -139,7 +154,7 @@ pub async fn grade_class(
         }
     }
     learners.sort_by_key(|l: &LearnerGrades| l.index);
-    ClassGrades {
+    Ok(ClassGrades {
         format: GRADES_FORMAT.to_owned(),
         version: GRADES_VERSION,
         course,
@@ -147,18 +162,19 @@ pub async fn grade_class(
         stages,
         shard,
         roster_size,
+        sandboxed,
         learners,
-    }
+    })
 }
 
-async fn worker(shared: Arc<Shared>, slot: usize) -> Vec<LearnerGrades> {
-    let slot_dir = shared.options.work_dir.join(format!("slot-{slot}"));
+async fn worker(shared: Arc<Shared>, slot: usize, grader: Grader) -> Vec<LearnerGrades> {
+    let slot_dir = submissions_dir(&shared.options.work_dir).join(format!("slot-{slot}"));
     let mut warmed = false;
     let mut done = Vec::new();
     loop {
         let next = shared.queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some(learner) = next else { break };
-        let grades = grade_learner(&shared, &learner, slot, &slot_dir, &mut warmed).await;
+        let grades = grade_learner(&shared, &grader, &learner, slot, &slot_dir, &mut warmed).await;
         let _ = shared.events.send(Event::Done {
             learner: learner.index,
             grades: Box::new(grades.clone()),
@@ -170,6 +186,7 @@ async fn worker(shared: Arc<Shared>, slot: usize) -> Vec<LearnerGrades> {
 
 async fn grade_learner(
     shared: &Shared,
+    grader: &Grader,
     learner: &Learner,
     slot: usize,
     slot_dir: &Path,
@@ -177,7 +194,7 @@ async fn grade_learner(
 ) -> LearnerGrades {
     let started = Instant::now();
     let options = &shared.options;
-    let reference = &shared.reference;
+    let reference = &shared.reference.course;
     let phase = |phase| {
         let _ = shared.events.send(Event::Phase {
             learner: learner.index,
@@ -252,7 +269,7 @@ async fn grade_learner(
 
     if !*warmed {
         phase(Phase::Warming);
-        warm(reference, slot_dir).await;
+        warm(grader, &shared.reference, &slot_dir.join("warm")).await;
         *warmed = true;
     }
     // The learner's own clock starts here: fetch and grading together.
@@ -297,7 +314,7 @@ async fn grade_learner(
                     phase: Phase::Grading { track, tracks },
                 });
             });
-            grade_fetched(shared, &submission, slot_dir, &cancel, on_track).await
+            grade_fetched(shared, grader, &submission, &cancel, on_track).await
         }
     };
     timer.abort();
@@ -346,44 +363,48 @@ type Graded = (
 
 async fn grade_fetched(
     shared: &Shared,
+    grader: &Grader,
     submission: &Path,
-    slot_dir: &Path,
     cancel: &CancellationToken,
     on_track: OnTrack,
 ) -> Result<Graded, String> {
-    let reference = &shared.reference;
+    let reference = &shared.reference.course;
     let reached = grade::reached_stages(submission, reference);
     let self_reported = grade::self_reported(submission, reference);
-    grade::use_trusted_parts(submission, reference)
-        .map_err(|err| format!("not graded: cannot prepare the submission: {err}"))?;
-    let settings = GradeSettings {
-        work_dir: slot_dir.to_path_buf(),
+    let settings = SubmissionSettings {
         stage_time_limit: shared.options.stage_time_limit,
         cancel: cancel.clone(),
         on_track: Some(on_track),
     };
-    let report = grade::grade_submission(submission, reference, &settings)
+    let report = grade::grade_submission(grader, submission, &shared.reference, &settings)
         .await
         .map_err(|err| format!("not graded: {err}"))?;
     Ok((grade::verdicts(&report, reference, &reached), self_reported))
 }
 
-/// Builds each track's start crate (its dependencies, the course's own crates) in the slot's
-/// build folder, outside every learner's time limit, so the first learner of a slot is not
-/// charged for what every learner shares. A failure here is the course's, and shows in grading.
-async fn warm(reference: &Course, slot_dir: &Path) {
-    let mut seen = BTreeSet::new();
-    for track in &reference.tracks {
-        if !seen.insert(track.id.clone()) {
-            continue;
+/// Grades each track's start crate (the reference's own, trusted) through the slot's grader,
+/// first stage only and without the class's limits, so the slot's build folder holds the course's
+/// dependencies before the first learner is timed. The verdicts are thrown away; a failure here is
+/// the course's, and shows in grading.
+async fn warm(grader: &Grader, reference: &Reference, dir: &Path) {
+    if dir.exists() && std::fs::remove_dir_all(dir).is_err() {
+        return;
+    }
+    for track in &reference.course.tracks {
+        let crate_dir = dir.join("exercises").join(&track.id);
+        if copy_tree(&reference.course.start_dir(track), &crate_dir).is_err() {
+            return;
         }
-        let scratch = slot_dir.join("verify").join(&track.id);
-        let empty = |_: &crate::course::Stage| String::new();
-        if layout::assemble(reference, track, &Base::Start, 0, empty, &scratch).is_err() {
+    }
+    for track in &reference.course.tracks {
+        let Some(first) = track.stages.first() else {
             continue;
-        }
-        let request = RunRequest::new(&scratch, &slot_dir.join("target"), Duration::from_secs(60));
-        let _ = runner::run_to_end(&request).await;
+        };
+        let options = VerifyOptions {
+            stage: Some(format!("{}/{}", track.id, first.id)),
+            ..VerifyOptions::default()
+        };
+        let _ = verify(grader, dir, reference, &options).await;
     }
 }
 

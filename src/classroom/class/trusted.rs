@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::fetch::hex;
 use super::results::ReferenceUsed;
-use crate::bundled;
-use crate::course::{self, Course, CourseError};
+use crate::classroom::Reference;
+use crate::course::CourseError;
 use crate::fsutil::list_files;
 
 /// Why the reference cannot be used.
@@ -17,26 +17,30 @@ use crate::fsutil::list_files;
 pub enum ReferenceError {
     #[error("cannot load the reference course")]
     Load(#[from] CourseError),
-    #[error("cannot write the course built into katas to {}", .0.display())]
-    Write(PathBuf, #[source] std::io::Error),
     #[error("cannot read the reference course's files in {}", .0.display())]
     Read(PathBuf, #[source] std::io::Error),
 }
 
-/// Loads the reference: `dir`, else the bundled course written into `work/reference`.
-pub fn load(dir: Option<&Path>, work: &Path) -> Result<(Course, ReferenceUsed), ReferenceError> {
-    let (root, source) = match dir {
-        Some(dir) => (dir.to_path_buf(), dir.display().to_string()),
-        None => {
-            let root = work.join("reference");
-            bundled::write_course(&root).map_err(|e| ReferenceError::Write(root.clone(), e))?;
-            (root, "the course built into this katas".to_owned())
-        }
+/// Loads the reference: `dir`, else the course built into this katas, written into the grader's
+/// folder `work`. `graded` is where submissions are copied: a reference inside it is refused.
+pub fn load(
+    dir: Option<&Path>,
+    work: &Path,
+    graded: &Path,
+) -> Result<(Reference, ReferenceUsed), ReferenceError> {
+    let (reference, source) = match dir {
+        Some(dir) => (
+            Reference::directory(dir, graded)?,
+            dir.display().to_string(),
+        ),
+        None => (
+            Reference::bundled(work)?,
+            "the course built into this katas".to_owned(),
+        ),
     };
-    let course = course::load(&root)?;
-    let fingerprint = fingerprint(&course.root)?;
+    let fingerprint = fingerprint(&reference.course.root)?;
     Ok((
-        course,
+        reference,
         ReferenceUsed {
             source,
             fingerprint,
