@@ -300,6 +300,10 @@ fn a_class_is_graded_with_every_verdict_right_and_the_attacker_gets_nothing() {
     assert_eq!(grades["format"], "katas-class-grades");
     assert_eq!(grades["course"], "Mini course");
     assert_eq!(
+        grades["sandboxed"], true,
+        "graded as `katas verify` grades: in the sandbox"
+    );
+    assert_eq!(
         grades["reference"]["source"],
         class.reference.to_str().unwrap()
     );
