@@ -43,13 +43,14 @@ pub fn html(grades: &ClassGrades) -> String {
     ));
     out.push_str(&format!(
         "<h1>{}: class report</h1>\n<p class=\"meta\">{} learner(s), {} stage(s); graded with \
-         {} (<code>{}</code>) by katas {}.</p>\n",
+         {} (<code>{}</code>) by katas {}, {}.</p>\n",
         esc(&grades.course),
         n,
         grades.stages.len(),
         esc(&grades.reference.source),
         esc(&grades.reference.fingerprint),
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        sandbox_words(grades.sandboxed)
     ));
     out.push_str("<p class=\"legend\">");
     for status in CellStatus::ALL {
@@ -232,6 +233,15 @@ fn stage_detail(out: &mut String, learner: &LearnerGrades, j: usize, v: &StageGr
         ));
     }
     out.push_str("</div>\n");
+}
+
+/// How the learners' code ran, in words.
+pub(super) fn sandbox_words(sandboxed: bool) -> &'static str {
+    if sandboxed {
+        "every learner's build and tests in the sandbox"
+    } else {
+        "WITHOUT the sandbox (--no-sandbox): learner code ran with the grader's rights"
+    }
 }
 
 fn learner_id(learner: &LearnerGrades) -> String {

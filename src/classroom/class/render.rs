@@ -89,8 +89,11 @@ pub fn markdown(grades: &ClassGrades) -> String {
     table.footer = vec![passed, attempts, hinted];
 
     let mut out = format!(
-        "# {}: class grades\n\nGraded with {} ({}).\n\n",
-        grades.course, grades.reference.source, grades.reference.fingerprint
+        "# {}: class grades\n\nGraded with {} ({}), {}.\n\n",
+        grades.course,
+        grades.reference.source,
+        grades.reference.fingerprint,
+        super::html::sandbox_words(grades.sandboxed)
     );
     out.push_str(&table.markdown());
     out.push_str(
