@@ -258,6 +258,7 @@ pub async fn run(
         time: request.test_time_limit,
         output_cap: request.output_cap,
         memory: request.memory_limit,
+        parent_death: false,
     };
     outcome.notes = missing_wrappers(&limits)
         .into_iter()
@@ -414,6 +415,7 @@ async fn build(
         output_cap: 16 * DEFAULT_OUTPUT_CAP,
         // The compiler needs what it needs: the memory limit is the tests'.
         memory: None,
+        parent_death: true,
     };
     let mut command = process::command(&program, &limits);
     command
@@ -525,6 +527,7 @@ pub async fn cargo(
         time: limit,
         output_cap: DEFAULT_OUTPUT_CAP,
         memory: None,
+        parent_death: true,
     };
     let mut command = process::command(&program, &limits);
     command
