@@ -331,6 +331,10 @@ impl Session {
     }
 
     pub fn load_summary(&self) -> Option<RunSummary> {
+        // Only a regular file: reading a FIFO left there would wait forever.
+        if !std::fs::metadata(self.summary_path()).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
         let bytes = std::fs::read(self.summary_path()).ok()?;
         serde_json::from_slice(&bytes).ok()
     }

@@ -85,6 +85,8 @@ pub enum ProgressError {
 #[derive(Debug, Clone)]
 pub struct ProgressStore {
     path: PathBuf,
+    /// The lock file beside it (`flock`, Unix only).
+    #[cfg_attr(not(unix), allow(dead_code))]
     lock: PathBuf,
 }
 

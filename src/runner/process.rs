@@ -82,6 +82,8 @@ pub struct Limits {
     /// Whether the process gets the parent-death signal too (`setpriv`). The group's watchdog
     /// already ends it when katas dies; the signal is a second line for the long runs (cargo),
     /// and left out of the test run, where its exec would cost every save a few milliseconds.
+    /// Linux sends it when the *thread* that spawned the child ends: spawn from one that lives
+    /// as long as the run (a current-thread runtime's, or a runtime worker).
     pub parent_death: bool,
 }
 
