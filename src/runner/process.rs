@@ -382,7 +382,7 @@ mod reaper {
     use std::time::Duration;
 
     use nix::sys::signal::{Signal, kill, killpg};
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::sys::wait::{WaitPidFlag, waitpid};
     use nix::unistd::{Pid, getpgrp, getpid};
     use tokio::process::{Child, Command};
 
@@ -426,29 +426,28 @@ mod reaper {
         Ok((child, Registration(pid)))
     }
 
-    /// Kills and reaps every child of katas that katas did not spawn (orphans of a run), with
-    /// their groups. Returns how many were found.
+    /// Kills and reaps every child of katas that it did not spawn here and that is outside its
+    /// own process group (orphans of a run), with their groups. Returns how many were found.
     pub fn reap_now() -> usize {
         let listed = spawned();
         let me = getpid();
         let own_group = getpgrp();
-        let strays: Vec<Pid> = children_of(me)
+        // Everything a run starts is outside katas' own group (each run has a group of its own,
+        // and `setsid` makes another); a child in katas' group is katas' own (an editor, `git`),
+        // started without this module, and left alone.
+        let strays: Vec<(Pid, Pid)> = children_of(me)
             .into_iter()
             .filter(|pid| !listed.contains(&pid.as_raw()))
+            .filter_map(|pid| Some((pid, nix::unistd::getpgid(Some(pid)).ok()?)))
+            .filter(|&(_, group)| group != own_group)
             .collect();
-        for &pid in &strays {
-            if let Ok(group) = nix::unistd::getpgid(Some(pid))
-                && group != own_group
-            {
-                let _ = killpg(group, Signal::SIGKILL);
-            }
+        for &(pid, group) in &strays {
+            let _ = killpg(group, Signal::SIGKILL);
             let _ = kill(pid, Signal::SIGKILL);
         }
-        for &pid in &strays {
+        for &(pid, _) in &strays {
             // Not blocking: a process in the middle of dying is reaped by the next pass.
-            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) | Ok(_) => {}
-            }
+            let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
         }
         strays.len()
     }
