@@ -246,6 +246,7 @@ pub async fn run(
             time: request.build_time_limit,
             output_cap: DEFAULT_OUTPUT_CAP,
             memory: None,
+            parent_death: true,
         };
         let fetched = process::run(fetch, limits, cancel, None)
             .await
