@@ -37,17 +37,6 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
-/// Whether `name` is a temporary file `write_atomic` left for `target` (after a crash).
-pub fn is_tmp_of(target: &Path, name: &std::ffi::OsStr) -> bool {
-    let (Some(target), Some(name)) = (target.file_name().and_then(|n| n.to_str()), name.to_str())
-    else {
-        return false;
-    };
-    name.strip_prefix('.')
-        .and_then(|rest| rest.strip_prefix(target))
-        .is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".tmp"))
-}
-
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()

@@ -76,12 +76,25 @@ impl Session {
     }
 
     /// Applies a change to the progress on disk (under its lock, so what another katas on this
-    /// course recorded meanwhile is kept) and refreshes the copy in memory.
+    /// course recorded meanwhile is kept) and refreshes the copy in memory. The track this
+    /// session works on stays its own unless the change moves it: a `katas run` of another track
+    /// does not switch the watch screen open beside it.
     pub fn change<T>(
         &mut self,
         change: impl FnOnce(&mut Progress) -> T,
     ) -> Result<T, SessionError> {
-        let (progress, answer) = self.store.update(change)?;
+        let mine = self.progress.current_track.clone();
+        let (mut progress, (answer, ours)) = self.store.update(|p| {
+            // The change sees this session's track; the file keeps its own unless it moved.
+            let on_disk = std::mem::replace(&mut p.current_track, mine.clone());
+            let answer = change(p);
+            let ours = p.current_track.clone();
+            if ours == mine && on_disk.is_some() {
+                p.current_track = on_disk;
+            }
+            (answer, ours)
+        })?;
+        progress.current_track = ours;
         self.progress = progress;
         Ok(answer)
     }
@@ -318,6 +331,10 @@ impl Session {
     }
 
     pub fn load_summary(&self) -> Option<RunSummary> {
+        // Only a regular file: reading a FIFO left there would wait forever.
+        if !std::fs::metadata(self.summary_path()).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
         let bytes = std::fs::read(self.summary_path()).ok()?;
         serde_json::from_slice(&bytes).ok()
     }

@@ -647,3 +647,48 @@ fn a_tests_terminal_escapes_do_not_reach_the_terminal() {
         "{stdout:?}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_run_waiting_for_cargos_build_lock_says_so() {
+    use std::io::BufRead;
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    // A left-over cargo holding the build folder's lock.
+    let lock_file = fs::OpenOptions::new()
+        .write(true)
+        .open(root.join(".katas/target/debug/.cargo-lock"))
+        .unwrap();
+    let lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let mut katas = std::process::Command::new(env!("CARGO_BIN_EXE_katas"))
+        .arg("run")
+        .current_dir(&root)
+        .env_remove("KATAS_COURSE")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = katas.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    // Bounded only so that a missing note fails the test instead of hanging it.
+    let said = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(300)) {
+            Ok(line) if line.contains("waiting for another cargo to release the build lock") => {
+                break true;
+            }
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    drop(lock);
+    let status = katas.wait().unwrap();
+    assert!(said, "no word of the wait for the build lock");
+    assert_eq!(status.code(), Some(i32::from(exit_codes::FAILED)));
+}

@@ -315,3 +315,41 @@ fn quitting_during_a_run_leaves_none_of_its_processes() {
         );
     }
 }
+
+#[test]
+fn a_failed_save_shows_its_cause_on_screen() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start(&root);
+    screen.wait_for("tests pass - count");
+    let state_dir = root.join(".katas");
+    if !common::make_unwritable(&state_dir) {
+        eprintln!("skipped: no way to make a folder unwritable here");
+        return;
+    }
+    let lib = root.join("exercises/counter/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    atomic_save(&lib, &format!("{text}\n// another attempt\n"));
+    // Root is refused by the immutable attribute, a user by the folder's mode.
+    let causes = ["Operation not permitted", "Permission denied"];
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut shown = false;
+    while Instant::now() < deadline && !shown {
+        // The notice wraps: read the screen's words, not its lines.
+        let seen = screen
+            .contents()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        shown = causes.iter().any(|c| seen.contains(c));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    common::make_writable(&state_dir);
+    assert!(
+        shown,
+        "the cause of the failed save is not on screen:\n{}",
+        screen.contents()
+    );
+    assert!(screen.contents().contains("cannot save progress"));
+    screen.press("q");
+    assert!(screen.wait_exit());
+}

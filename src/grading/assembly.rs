@@ -111,8 +111,14 @@ pub fn assemble(
     })
 }
 
-/// The learner's `src/`, refused when it, or a folder on the way to it, is a symbolic link: a
-/// link could hand the grader's own files (a reference solution) in as the learner's code.
+/// The most a submission's `src/` may hold: far more than any stage needs, little enough that a
+/// hostile submission cannot fill the grader's disk.
+const MAX_SOURCE_BYTES: u64 = 64 << 20;
+const MAX_SOURCE_FILES: usize = 10_000;
+
+/// The learner's `src/`, refused when it, or a folder on the way to it, is a symbolic link (a
+/// link could hand the grader's own files, a reference solution, in as the learner's code), or
+/// when it is larger than [`MAX_SOURCE_BYTES`] or has more than [`MAX_SOURCE_FILES`] files.
 fn learner_sources(learner: &Path) -> Result<PathBuf, AssemblyError> {
     let src = learner.join("src");
     for path in [learner.parent().unwrap_or(learner), learner, src.as_path()] {
@@ -134,6 +140,31 @@ fn learner_sources(learner: &Path) -> Result<PathBuf, AssemblyError> {
                 return Err(AssemblyError::Submission(format!(
                     "{} is missing: the learner's crate has no sources to grade",
                     path.display()
+                )));
+            }
+        }
+    }
+    let (mut bytes, mut files) = (0u64, 0usize);
+    let mut folders = vec![src.clone()];
+    while let Some(folder) = folders.pop() {
+        let entries = fs::read_dir(&folder).map_err(|err| {
+            AssemblyError::Submission(format!("cannot read {}: {err}", folder.display()))
+        })?;
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else {
+                files += 1;
+                bytes += meta.len();
+            }
+            if bytes > MAX_SOURCE_BYTES || files > MAX_SOURCE_FILES {
+                return Err(AssemblyError::Submission(format!(
+                    "{} holds more than {} MiB or {MAX_SOURCE_FILES} files; a submission's sources must be smaller (build output and data belong elsewhere)",
+                    src.display(),
+                    MAX_SOURCE_BYTES >> 20
                 )));
             }
         }
@@ -253,6 +284,17 @@ mod tests {
         );
         let paths = forbid_unsafe_and_check_paths(&path, Path::new("/trusted")).unwrap();
         assert_eq!(paths.len(), 1);
+    }
+
+    #[test]
+    fn sources_too_large_to_grade_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = dir.path().join("exercises/t");
+        fs::create_dir_all(learner.join("src")).unwrap();
+        let big = fs::File::create(learner.join("src/data.bin")).unwrap();
+        big.set_len(MAX_SOURCE_BYTES + 1).unwrap();
+        let err = learner_sources(&learner).unwrap_err();
+        assert!(err.to_string().contains("MiB"), "{err}");
     }
 
     #[cfg(unix)]

@@ -96,6 +96,7 @@ pub fn fetch_command(request: &RunRequest) -> Option<Command> {
         time: request.build_time_limit,
         output_cap: 0,
         memory: None,
+        parent_death: true,
     };
     let mut command = process::command(&graded.toolchain.cargo, &limits);
     command

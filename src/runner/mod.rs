@@ -246,6 +246,7 @@ pub async fn run(
             time: request.build_time_limit,
             output_cap: DEFAULT_OUTPUT_CAP,
             memory: None,
+            parent_death: true,
         };
         let fetched = process::run(fetch, limits, cancel, None)
             .await
@@ -294,6 +295,7 @@ pub async fn run(
         time: request.test_time_limit,
         output_cap: request.output_cap,
         memory: request.memory_limit,
+        parent_death: false,
     };
     outcome.notes = missing_wrappers(&limits)
         .into_iter()
@@ -472,6 +474,7 @@ async fn build(
         output_cap: 16 * DEFAULT_OUTPUT_CAP,
         // The compiler needs what it needs: the memory limit is the tests'.
         memory: None,
+        parent_death: true,
     };
     let command = launch::build_command(request, &limits);
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
@@ -553,6 +556,7 @@ pub async fn cargo(
         time: limit,
         output_cap: DEFAULT_OUTPUT_CAP,
         memory: None,
+        parent_death: true,
     };
     let mut command = process::command(&program, &limits);
     command

@@ -7,11 +7,12 @@
 //!
 //! The per-child settings need code between fork and exec, which katas (`unsafe_code = "forbid"`)
 //! does not write: they come from util-linux wrappers every Debian has, found at run time -
-//! `setpriv --pdeathsig KILL` (the child dies when katas does, even by `kill -9`) and
-//! `prlimit --data` (the memory limit). Where one is missing (macOS) the run goes on without it,
-//! and [`missing_wrappers`] says so. Processes that escape the group (`setsid`, a double fork)
-//! are caught by making katas a child subreaper (Linux): they become katas' children when their
-//! parent dies, and every run ends by killing the strays.
+//! `prlimit --data` (the memory limit) and `setpriv --pdeathsig KILL` (the child dies when katas
+//! does). Where one is missing (macOS) the run goes on without it, and [`missing_wrappers`] says
+//! so. When katas is killed (`kill -9`) a watchdog - a shell that reads a pipe only katas holds -
+//! kills the whole group at the pipe's end. Processes that escape the group (`setsid`, a double
+//! fork) are caught by making katas a child subreaper (Linux): they become katas' children when
+//! their parent dies, and every run ends by killing the strays.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,12 @@ pub struct Limits {
     pub output_cap: usize,
     /// Bytes of memory (data and heap) the process may use; `None`: no limit.
     pub memory: Option<u64>,
+    /// Whether the process gets the parent-death signal too (`setpriv`). The group's watchdog
+    /// already ends it when katas dies; the signal is a second line for the long runs (cargo),
+    /// and left out of the test run, where its exec would cost every save a few milliseconds.
+    /// Linux sends it when the *thread* that spawned the child ends: spawn from one that lives
+    /// as long as the run (a current-thread runtime's, or a runtime worker).
+    pub parent_death: bool,
 }
 
 /// A command for `program`, wrapped so the kernel enforces what [`run`] cannot from outside: it
@@ -86,7 +93,7 @@ pub struct Limits {
 pub fn command(program: impl AsRef<OsStr>, limits: &Limits) -> Command {
     let tools = wrappers();
     let mut words: Vec<std::ffi::OsString> = Vec::new();
-    if let Some(setpriv) = &tools.setpriv {
+    if let (Some(setpriv), true) = (&tools.setpriv, limits.parent_death) {
         words.extend([
             setpriv.as_os_str().into(),
             "--pdeathsig".into(),
@@ -111,7 +118,7 @@ pub fn command(program: impl AsRef<OsStr>, limits: &Limits) -> Command {
 pub fn missing_wrappers(limits: &Limits) -> Vec<&'static str> {
     let tools = wrappers();
     let mut missing = Vec::new();
-    if tools.setpriv.is_none() {
+    if tools.setpriv.is_none() && limits.parent_death {
         missing.push("`setpriv` (util-linux) is not installed: a run's processes may outlive a katas that is killed");
     }
     if tools.prlimit.is_none() && limits.memory.is_some() {
@@ -375,7 +382,7 @@ mod reaper {
     use std::time::Duration;
 
     use nix::sys::signal::{Signal, kill, killpg};
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::sys::wait::{WaitPidFlag, waitpid};
     use nix::unistd::{Pid, getpgrp, getpid};
     use tokio::process::{Child, Command};
 
@@ -419,29 +426,28 @@ mod reaper {
         Ok((child, Registration(pid)))
     }
 
-    /// Kills and reaps every child of katas that katas did not spawn (orphans of a run), with
-    /// their groups. Returns how many were found.
+    /// Kills and reaps every child of katas that it did not spawn here and that is outside its
+    /// own process group (orphans of a run), with their groups. Returns how many were found.
     pub fn reap_now() -> usize {
         let listed = spawned();
         let me = getpid();
         let own_group = getpgrp();
-        let strays: Vec<Pid> = children_of(me)
+        // Everything a run starts is outside katas' own group (each run has a group of its own,
+        // and `setsid` makes another); a child in katas' group is katas' own (an editor, `git`),
+        // started without this module, and left alone.
+        let strays: Vec<(Pid, Pid)> = children_of(me)
             .into_iter()
             .filter(|pid| !listed.contains(&pid.as_raw()))
+            .filter_map(|pid| Some((pid, nix::unistd::getpgid(Some(pid)).ok()?)))
+            .filter(|&(_, group)| group != own_group)
             .collect();
-        for &pid in &strays {
-            if let Ok(group) = nix::unistd::getpgid(Some(pid))
-                && group != own_group
-            {
-                let _ = killpg(group, Signal::SIGKILL);
-            }
+        for &(pid, group) in &strays {
+            let _ = killpg(group, Signal::SIGKILL);
             let _ = kill(pid, Signal::SIGKILL);
         }
-        for &pid in &strays {
+        for &(pid, _) in &strays {
             // Not blocking: a process in the middle of dying is reaped by the next pass.
-            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) | Ok(_) => {}
-            }
+            let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
         }
         strays.len()
     }

@@ -33,11 +33,17 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
             .min(area.height / 4)
             .max(3)
     };
-    let notice_height = u16::from(
-        model.notice.is_some()
-            || !model.snapshot.edited_tests.is_empty()
-            || matches!(model.watch, WatchKind::Polling { .. }),
-    );
+    // A notice is an error with its causes and fix at times: it gets the lines it needs (the
+    // cause, e.g. "No space left on device", is what the learner acts on), up to a few.
+    let notice_height = match &model.notice {
+        Some(notice) => u16::try_from(notice_paragraph(notice, &theme).line_count(area.width))
+            .unwrap_or(u16::MAX)
+            .clamp(1, (area.height / 4).max(1)),
+        None => u16::from(
+            !model.snapshot.edited_tests.is_empty()
+                || matches!(model.watch, WatchKind::Polling { .. }),
+        ),
+    };
     let [header, body, hints, notice, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(4),
@@ -352,10 +358,16 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(paragraph.scroll((total.saturating_sub(height), 0)), area);
 }
 
+fn notice_paragraph(notice: &str, theme: &Theme) -> Paragraph<'static> {
+    Paragraph::new(Text::styled(notice.to_owned(), theme.warn)).wrap(Wrap { trim: false })
+}
+
 fn draw_notice(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    let text = if let Some(notice) = &model.notice {
-        Span::styled(notice.clone(), theme.warn)
-    } else if !model.snapshot.edited_tests.is_empty() {
+    if let Some(notice) = &model.notice {
+        frame.render_widget(notice_paragraph(notice, theme), area);
+        return;
+    }
+    let text = if !model.snapshot.edited_tests.is_empty() {
         Span::styled(
             format!(
                 "You changed the tests of: {} - grading uses the course's own tests.",
