@@ -199,6 +199,7 @@ async fn git(
         time: limit,
         output_cap: 1024 * 1024,
         memory: None,
+        parent_death: false,
     };
     let finished = run_limited(command, limits, cancel, None)
         .await
