@@ -132,8 +132,8 @@ impl StageResult {
                     v.name, v.description
                 ),
                 Outcome::PatchFailed => format!("the patch of `{}` does not apply", v.name),
-                Outcome::NotRun => format!("`{}` was not run", v.name),
-                Outcome::Killed | Outcome::Accepted => continue,
+                // Said once, in the stage's problems: its reference does not pass.
+                Outcome::Killed | Outcome::Accepted | Outcome::NotRun => continue,
             };
             match &v.detail {
                 Some(detail) => out.push(format!("{what}:\n{}", indent(detail))),
@@ -264,8 +264,8 @@ pub async fn prove_stage(
         Ok(outcome) if outcome.verdict == Verdict::Passed => true,
         Ok(outcome) => {
             result.problems.push(format!(
-                "its reference solution does not pass ({:?}), so its variants cannot be judged",
-                outcome.verdict
+                "its reference solution does not pass ({}), so its variants cannot be judged",
+                outcome_text(&outcome)
             ));
             false
         }
