@@ -410,7 +410,8 @@ fn threads_removing_one_key_get_its_value_exactly_once() {
 
 #[test]
 fn racing_writers_of_one_key_leave_the_index_in_log_order() {
-    const ROUNDS: usize = 1500;
+    const ROUNDS: usize = 2000;
+    const READERS: usize = 2;
     let dir = temp_dir();
     // No compaction here: it would rewrite the log from the index and hide a disagreement.
     let store = match LogStore::open(dir.path()) {
@@ -418,8 +419,23 @@ fn racing_writers_of_one_key_leave_the_index_in_log_order() {
         Err(err) => panic!("LogStore::open failed: {err}"),
     };
     let barrier = Barrier::new(THREADS);
+    let done = AtomicBool::new(false);
     thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
+        // Readers keep the index busy, so a writer that updates it late has to wait its turn.
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let store = store.clone();
+                let done = &done;
+                scope.spawn(move || {
+                    let mut round = r;
+                    while !done.load(Ordering::Relaxed) {
+                        get(&store, &format!("key-{}", round % ROUNDS));
+                        round += 1;
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..THREADS)
             .map(|t| {
                 let mut store = store.clone();
                 let barrier = &barrier;
@@ -431,7 +447,9 @@ fn racing_writers_of_one_key_leave_the_index_in_log_order() {
                 })
             })
             .collect();
-        handles.into_iter().for_each(join);
+        writers.into_iter().for_each(join);
+        done.store(true, Ordering::Relaxed);
+        readers.into_iter().for_each(join);
     });
     let before: Vec<Option<String>> = (0..ROUNDS)
         .map(|round| get(&store, &format!("key-{round}")))
