@@ -11,4 +11,5 @@ pub use error::{CourseError, Problem};
 pub use load::{
     COURSE_FORMAT, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIME_LIMIT, RESERVED_IDS, find_root, load,
 };
+pub(crate) use load::{is_identifier, line_of};
 pub use model::{Course, Rung, Stage, StageRef, TestLadder, Track};
