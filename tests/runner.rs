@@ -428,3 +428,30 @@ fn a_build_waiting_for_cargos_lock_says_so() {
     assert!(said, "no word of the wait for the lock");
     assert_eq!(outcome.verdict, Verdict::Passed);
 }
+
+/// `dev mutants` stops a variant's run at its first failing test: one failure decides it. The
+/// other test waits forever, so only a stopped run can end before the time limit; the verdict is
+/// a failure (not a cancellation, not a time-out), and the waiting test never passes.
+#[test]
+fn a_run_asked_to_stop_at_the_first_failure_stops_there_as_a_failure() {
+    let tests = r#"
+#[test]
+fn fails_at_once() { panic!("the first failure"); }
+#[test]
+fn waits_forever() { loop { std::thread::park(); } }
+"#;
+    let (_dir, mut request) = fixture("fx_stop", "", tests);
+    request.stop_at_first_failure = true;
+    request.test_time_limit = Duration::from_secs(600);
+    let outcome = run(&request);
+    assert_eq!(outcome.verdict, Verdict::Failed, "{outcome:?}");
+    let status = |name: &str| {
+        outcome
+            .tests
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.status)
+    };
+    assert_eq!(status("fx::fails_at_once"), Some(TestStatus::Failed));
+    assert_ne!(status("fx::waits_forever"), Some(TestStatus::Passed));
+}

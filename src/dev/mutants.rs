@@ -440,7 +440,10 @@ async fn build_and_test(
     if let Some(variant) = variant {
         patch::apply(&variant.patch, &dir).map_err(Failure::Patch)?;
     }
-    let request = RunRequest::new(&dir, &target_dir(course), track.stages[index].time_limit);
+    let mut request = RunRequest::new(&dir, &target_dir(course), track.stages[index].time_limit);
+    // One failing test decides a variant (a mutant killed, an alternative rejected); the
+    // reference's run (no variant) is shown in full when it fails.
+    request.stop_at_first_failure = variant.is_some();
     runner::run_to_end(&request).await.map_err(Failure::Other)
 }
 

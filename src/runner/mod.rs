@@ -56,6 +56,9 @@ pub struct RunRequest {
     pub filters: Vec<String>,
     /// How cargo and the test binary are started: plainly, or pinned and sandboxed (grading).
     pub launch: Launch,
+    /// Stop the test run at the first failing test (`dev mutants`: one failure kills a mutant,
+    /// and rejects an alternative; the rest of the suite would only cost time).
+    pub stop_at_first_failure: bool,
 }
 
 impl RunRequest {
@@ -71,6 +74,7 @@ impl RunRequest {
             memory_limit: Some(DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             filters: Vec::new(),
             launch: Launch::Plain,
+            stop_at_first_failure: false,
         }
     }
 }
@@ -306,8 +310,12 @@ pub async fn run(
     // that floods the output cannot cost the results.
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
     let progress = events.clone();
+    // A child of the caller's token: cancelling it stops this test run only.
+    let test_cancel = cancel.child_token();
+    let stopper = request.stop_at_first_failure.then(|| test_cancel.clone());
     let announcer = tokio::spawn(async move {
         let mut results = String::new();
+        let mut stopped = false;
         while let Some(line) = lines_rx.recv().await {
             let count = running_count(&line);
             if let (Some(tests), Some(tx)) = (count, &progress) {
@@ -316,9 +324,15 @@ pub async fn run(
             if count.is_some() || is_result_line(&line) {
                 results.push_str(&line);
                 results.push('\n');
+                if let (Some(stop), false) = (&stopper, stopped)
+                    && line.trim_end().ends_with("... FAILED")
+                {
+                    stop.cancel();
+                    stopped = true;
+                }
             }
         }
-        results
+        (results, stopped)
     });
     let witness = match &request.launch {
         Launch::Graded(graded) => Some(
@@ -336,12 +350,12 @@ pub async fn run(
             witness.as_ref().map(|(path, _)| path.as_path()),
         ),
         limits,
-        cancel,
+        &test_cancel,
         Some(lines_tx),
     )
     .await
     .map_err(|source| spawn_error(&executable, source))?;
-    let results = announcer.await.unwrap_or_default();
+    let (results, stopped_at_failure) = announcer.await.unwrap_or_default();
     if let Some((path, mut reader)) = witness {
         let mut records = String::new();
         let _ = std::io::Read::read_to_string(&mut reader, &mut records);
@@ -356,7 +370,7 @@ pub async fn run(
     outcome.tests = parse_run(&stdout, &[]);
     let expected = results.lines().find_map(running_count);
     let complete = expected.is_some_and(|n| n == outcome.tests.len());
-    if !complete && run.ended != Ended::Cancelled {
+    if !complete && run.ended != Ended::Cancelled && !stopped_at_failure {
         // Some tests printed no result (killed at the limit, or the process exited early): ask
         // the binary for its list, so the missing ones are named as not finished. Only here,
         // off the common path, because it costs a second start of the binary.
@@ -388,6 +402,8 @@ pub async fn run(
         outcome.early_end = early_end(status, &outcome.test_output, request.memory_limit);
     }
     let verdict = match run.ended {
+        // Stopped on purpose at a failing test: a failed run, not a cancelled one.
+        Ended::Cancelled if stopped_at_failure && !cancel.is_cancelled() => Verdict::Failed,
         Ended::Cancelled => Verdict::Cancelled,
         Ended::TimedOut => Verdict::TimedOut,
         Ended::Exited(status) if status.success() && all_passed => Verdict::Passed,
