@@ -6,8 +6,9 @@
 //! `[target.'cfg(all())'.dependencies]` table could swap the course's checker for a copy that
 //! always agrees. The manifest, the lock file and every other file of the crate come from the
 //! reference's start crate, the tests from the reference's stages (each with its witness), the
-//! course's own crates (the simulator) from the reference's `crates/`. The manifest forbids
-//! `unsafe`, whatever the course's says.
+//! course's own crates (the simulator) from the reference's `crates/`. The learner's library
+//! forbids `unsafe` (a crate-level `#![forbid(unsafe_code)]` katas adds, which no `allow` in it
+//! can lift); the trusted tests may use it (a counting allocator, say).
 
 use std::fs;
 use std::io;
@@ -104,7 +105,8 @@ pub fn assemble(
     let manifest = dest.join("Cargo.toml");
     let home = reference.crate_dir(track);
     absolutize_path_dependencies(&manifest, &home).map_err(io(&manifest))?;
-    let trusted_paths = forbid_unsafe_and_check_paths(&manifest, &reference.root)?;
+    let trusted_paths = check_paths(&manifest, &reference.root)?;
+    forbid_unsafe(&dest_src.join("lib.rs"))?;
     Ok(GradedCrate {
         dir: dest.to_path_buf(),
         trusted_paths,
@@ -172,18 +174,31 @@ fn learner_sources(learner: &Path) -> Result<PathBuf, AssemblyError> {
     Ok(src)
 }
 
-/// Sets `[lints.rust] unsafe_code = "forbid"` in the graded manifest and returns its path
-/// dependencies, each of which must lie in the reference course.
-fn forbid_unsafe_and_check_paths(
-    manifest: &Path,
-    root: &Path,
-) -> Result<Vec<PathBuf>, AssemblyError> {
+/// The attribute katas puts first in the learner's library.
+const FORBID_UNSAFE: &str = "#![forbid(unsafe_code)] ";
+
+/// Makes the learner's library forbid `unsafe`: no code before `main` (`link_section`,
+/// `global_asm!`), no raw descriptors. The attribute goes on the file's first line, so every
+/// diagnostic keeps its line number; a missing `lib.rs` is left for the compiler to report.
+fn forbid_unsafe(lib: &Path) -> Result<(), AssemblyError> {
+    let Ok(text) = fs::read_to_string(lib) else {
+        return Ok(());
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    fs::write(lib, format!("{FORBID_UNSAFE}{text}")).map_err(|source| AssemblyError::Io {
+        path: lib.to_path_buf(),
+        source,
+    })
+}
+
+/// The graded manifest's path dependencies, each of which must lie in the reference course.
+fn check_paths(manifest: &Path, root: &Path) -> Result<Vec<PathBuf>, AssemblyError> {
     let io = |source| AssemblyError::Io {
         path: manifest.to_path_buf(),
         source,
     };
     let text = fs::read_to_string(manifest).map_err(io)?;
-    let mut doc: toml_edit::DocumentMut = text
+    let doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| io(io::Error::new(io::ErrorKind::InvalidData, format!("{e}"))))?;
     let mut paths = Vec::new();
@@ -208,21 +223,6 @@ fn forbid_unsafe_and_check_paths(
             });
         }
     }
-    let mut implicit = toml_edit::Table::new();
-    implicit.set_implicit(true);
-    let lints = doc
-        .entry("lints")
-        .or_insert(toml_edit::Item::Table(implicit));
-    if let Some(lints) = lints.as_table_like_mut() {
-        lints.remove("workspace");
-        let rust = lints
-            .entry("rust")
-            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
-        if let Some(rust) = rust.as_table_like_mut() {
-            rust.insert("unsafe_code", toml_edit::value("forbid"));
-        }
-    }
-    fs::write(manifest, doc.to_string()).map_err(io)?;
     Ok(paths)
 }
 
@@ -261,15 +261,20 @@ mod tests {
     }
 
     #[test]
-    fn the_graded_manifest_forbids_unsafe_whatever_it_said() {
-        let (_dir, path) = manifest(
-            "[package]\nname = \"x\"\n\n[lints.rust]\nunsafe_code = \"allow\"\n\n[lints.clippy]\npedantic = \"warn\"\n",
+    fn the_learners_library_forbids_unsafe_on_its_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib.rs");
+        fs::write(
+            &lib,
+            "\u{feff}//! A store.\n#![allow(unsafe_code)]\npub fn x() {}\n",
+        )
+        .unwrap();
+        forbid_unsafe(&lib).unwrap();
+        let text = fs::read_to_string(&lib).unwrap();
+        assert_eq!(
+            text, "#![forbid(unsafe_code)] //! A store.\n#![allow(unsafe_code)]\npub fn x() {}\n",
+            "first line, no line added, the BOM dropped"
         );
-        forbid_unsafe_and_check_paths(&path, Path::new("/trusted")).unwrap();
-        let text = fs::read_to_string(&path).unwrap();
-        assert!(text.contains("unsafe_code = \"forbid\""), "{text}");
-        assert!(!text.contains("\"allow\""), "{text}");
-        assert!(text.contains("pedantic"), "other lints stay: {text}");
     }
 
     #[test]
@@ -277,12 +282,12 @@ mod tests {
         let (_dir, path) = manifest(
             "[package]\nname = \"x\"\n\n[target.'cfg(all())'.dev-dependencies]\nsim = { path = \"/elsewhere/sim\" }\n",
         );
-        let err = forbid_unsafe_and_check_paths(&path, Path::new("/trusted")).unwrap_err();
+        let err = check_paths(&path, Path::new("/trusted")).unwrap_err();
         assert!(matches!(err, AssemblyError::UntrustedPath { .. }), "{err}");
         let (_dir, path) = manifest(
             "[package]\nname = \"x\"\n\n[dev-dependencies]\nsim = { path = \"/trusted/exercises/t/../../crates/sim\" }\n",
         );
-        let paths = forbid_unsafe_and_check_paths(&path, Path::new("/trusted")).unwrap();
+        let paths = check_paths(&path, Path::new("/trusted")).unwrap();
         assert_eq!(paths.len(), 1);
     }
 
