@@ -135,7 +135,7 @@ fn next_bulk<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     let header_end = rest.iter().position(|&b| b == b'\n')?;
     let header = rest.get(1..header_end)?;
     let digits = header.strip_suffix(b"\r").unwrap_or(header);
-    let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let len = decimal(digits)?;
     let bytes = rest.get(header_end + 1..)?;
     let value = bytes.get(..len)?;
     *rest = bytes.get(len + 2..)?;
@@ -226,21 +226,32 @@ fn bulk(buf: &[u8]) -> Result<Option<usize>, FrameError> {
     }
 }
 
-/// Parses a decimal length no larger than `max`. A sign, or anything but digits, is refused.
+/// Parses a decimal length no larger than `max`.
 fn parse_len(digits: &[u8], max: usize, what: &'static str) -> Result<usize, FrameError> {
-    let invalid = || FrameError::InvalidLength {
-        what,
-        text: String::from_utf8_lossy(digits).into_owned(),
-        max,
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|digits| digits.parse::<usize>().ok())
+    decimal(digits)
         .filter(|&len| len <= max)
-        .ok_or_else(invalid)
+        .ok_or_else(|| FrameError::InvalidLength {
+            what,
+            text: String::from_utf8_lossy(digits).into_owned(),
+            max,
+        })
+}
+
+/// The value of a non-empty string of ASCII digits; `None` for anything else (a sign, a space,
+/// nothing at all) or a value that does not fit in a `usize`.
+fn decimal(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0_usize, |value, &digit| {
+        if digit.is_ascii_digit() {
+            value
+                .checked_mul(10)?
+                .checked_add(usize::from(digit - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]
