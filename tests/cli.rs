@@ -162,9 +162,14 @@ fn resetting_without_a_terminal_or_yes_changes_nothing() {
 #[test]
 fn verify_grades_every_stage_and_reports_tampering() {
     let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    let reference = pristine.to_str().unwrap();
     output(&root, &["run"]);
     solve_stage_one(&root);
-    let (code, stdout, stderr) = output(&root, &["verify", "--format", "json"]);
+    let (code, stdout, stderr) = output(
+        &root,
+        &["verify", "--format", "json", "--reference", reference],
+    );
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["stages"][0]["status"], "passed");
@@ -179,7 +184,16 @@ fn verify_grades_every_stage_and_reports_tampering() {
         (Some(1), Some(1))
     );
 
-    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--reference",
+            reference,
+        ],
+    );
     assert_eq!(code, 0, "one passing stage verifies alone");
 
     // The learner weakens their copy of the test so a wrong counter would pass.
@@ -191,7 +205,15 @@ fn verify_grades_every_stage_and_reports_tampering() {
     );
     let (code, stdout, _) = output(
         &root,
-        &["verify", "--stage", "counter/count", "--format", "junit"],
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--format",
+            "junit",
+            "--reference",
+            reference,
+        ],
     );
     assert_eq!(code, i32::from(exit_codes::TAMPERED), "{stdout}");
     assert!(
@@ -220,15 +242,20 @@ fn a_trusted_reference_catches_edits_to_the_course_folder_too() {
             "checker::expect_count(0, 0)",
         );
     }
-    let (code, _, stderr) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, stderr) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--untrusted-reference",
+        ],
+    );
     assert_eq!(
         code, 0,
-        "without a trusted copy the edit goes unseen: {stderr}"
+        "graded against the learner's own copy, the edit goes unseen: {stderr}"
     );
-    assert!(
-        stderr.contains("no trusted copy"),
-        "and katas says so: {stderr}"
-    );
+    assert!(stderr.contains("UNTRUSTED"), "and katas says so: {stderr}");
     let (code, stdout, _) = output(
         &root,
         &[
@@ -397,7 +424,15 @@ fn a_trusted_reference_also_covers_the_courses_own_crates() {
         "assert_eq!(actual, expected, \"the count should be {expected}\");",
         "let _ = (actual, expected);",
     );
-    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--untrusted-reference",
+        ],
+    );
     assert_eq!(
         code, 0,
         "built against the learner's own checker, the wrong counter passes"

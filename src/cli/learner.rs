@@ -23,6 +23,13 @@ pub fn list(course: Course, json: bool) -> anyhow::Result<u8> {
             "{}",
             render::list(&session.course, &session.progress, session.working().track)
         );
+        println!(
+            "\n(passed: as your progress file {} records it; a teacher's grade comes from `katas verify`)",
+            session
+                .course
+                .display_path(&session.course.state_dir().join("state.toml"))
+                .display()
+        );
     }
     Ok(exit_codes::OK)
 }
@@ -53,7 +60,8 @@ fn list_json(session: &Session) -> serde_json::Value {
             serde_json::json!({ "id": track.id, "title": track.title, "stages": stages })
         })
         .collect();
-    serde_json::json!({ "course": session.course.name, "tracks": tracks })
+    // Every status here is the learner's own record, not a verified verdict.
+    serde_json::json!({ "course": session.course.name, "source": "progress_file", "tracks": tracks })
 }
 
 /// `katas run [TRACK/STAGE]`.

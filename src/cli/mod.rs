@@ -87,13 +87,19 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum DevCommand {
     /// Proves the course is sound: it loads, its ladders follow the rules, every stage fails in
-    /// its start state and passes with its reference solution, solutions pass clippy and rustfmt.
+    /// its start state and passes with its reference solution, solutions pass clippy and rustfmt,
+    /// and the tests kill every mutant and accept every alternative (unless --no-mutants).
     Check(teacher::CheckArgs),
     /// Scaffolds a new track: start crate, a first stage, its reference solution, its entry in
     /// info.toml; sound for `dev check` as it is.
     New(classroom::NewArgs),
-    /// Copies the course for learners: everything but solutions/, .katas/, target/ and .git/.
+    /// Copies the course for learners: everything but solutions/, .katas/, target/ and .git/
+    /// (and the stages' mutants and alternatives).
     Export(classroom::ExportArgs),
+    /// Proves the stages' tests strong: each stage's mutants (plausible wrong solutions, in its
+    /// mutants.toml) must fail them and its alternatives pass; prints a table per stage and the
+    /// course's mutation score; exit code 1 on a survivor or any other failure.
+    Mutants(teacher::MutantsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,6 +139,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Grading reads nothing of the learner's course but their sources: it is not loaded.
+    if let Command::Verify(args) = &cli.command {
+        return teacher::verify(&course_root(cli.course.as_deref())?, args);
+    }
     let course = load_course(cli.course.as_deref())?;
     match cli.command {
         Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
@@ -145,7 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             progress,
             yes,
         } => learner::reset(course, stage.as_deref(), progress, yes),
-        Command::Verify(args) => teacher::verify(course, &args),
+        Command::Verify(_) => unreachable_verify(),
         Command::Report(args) => classroom::report(course, &args),
         Command::Dev {
             command: DevCommand::Check(args),
@@ -156,20 +166,36 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dev {
             command: DevCommand::Export(args),
         } => classroom::export(course, &args),
+        Command::Dev {
+            command: DevCommand::Mutants(args),
+        } => teacher::mutants(course, &args),
     }
 }
 
 fn load_course(given: Option<&std::path::Path>) -> Result<Course, CourseError> {
-    let root = match given {
-        Some(dir) => dir.to_path_buf(),
+    course::load(&course_root(given)?)
+}
+
+/// The course folder: the one given, else the nearest folder above the current one with an
+/// `info.toml`.
+fn course_root(given: Option<&std::path::Path>) -> Result<PathBuf, CourseError> {
+    match given {
+        Some(dir) if dir.join("info.toml").is_file() => Ok(dir.to_path_buf()),
+        Some(dir) => Err(CourseError::NotACourse {
+            root: dir.to_path_buf(),
+        }),
         None => {
             let here = std::env::current_dir().map_err(|_| CourseError::NotFound {
                 start: PathBuf::from("."),
             })?;
-            course::find_root(&here)?
+            course::find_root(&here)
         }
-    };
-    course::load(&root)
+    }
+}
+
+/// `verify` is dispatched before the course is loaded; this arm only keeps the match whole.
+fn unreachable_verify() -> anyhow::Result<u8> {
+    Ok(exit_codes::KATAS_ERROR)
 }
 
 /// A runtime for the commands that run cargo: one thread is enough, the work is in children.

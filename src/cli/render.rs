@@ -210,6 +210,8 @@ mod tests {
             build_time: Duration::ZERO,
             test_time: Duration::ZERO,
             time_limit: Duration::from_secs(30),
+            witnessed: None,
+            units: vec![],
         }
     }
 

@@ -1,4 +1,4 @@
-//! The teacher's and author's commands: `verify` and `dev check`.
+//! The teacher's and author's commands: `verify`, `dev check` and `dev mutants`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,9 +7,11 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::runtime;
-use crate::classroom::{self, Reference, StageStatus, VerifyOptions};
-use crate::course::{self, Course};
-use crate::dev::{self, CheckOptions};
+use crate::classroom::{
+    self, GradeSettings, Grader, Reference, ReferenceKind, StageStatus, VerifyOptions,
+};
+use crate::course::Course;
+use crate::dev::{self, CheckOptions, mutants};
 use crate::exit_codes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,10 +37,25 @@ pub struct VerifyArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// A pristine copy of the course to take the trusted tests from. Default: the tests built
-    /// into this katas, when it was built from the graded course.
-    #[arg(long, value_name = "DIR")]
+    /// A pristine copy of the course to grade against (outside the learner's repository).
+    /// Default: the course built into this katas.
+    #[arg(long, value_name = "DIR", conflicts_with = "untrusted_reference")]
     reference: Option<PathBuf>,
+    /// Grade against the learner's own course folder. The learner controls it, so the grade then
+    /// proves only that their code passes their tests; reports say so.
+    #[arg(long)]
+    untrusted_reference: bool,
+    /// Run the learner's build and tests without the sandbox (bubblewrap). Their code then runs
+    /// with your rights: it can read your files, use the network and leave processes behind.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// The grader's own folder for scratch crates and build output (outside the learner's
+    /// repository). Default: ~/.cache/katas/grading.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// The memory a stage's test run may use in the sandbox, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    memory_limit_mib: u64,
 }
 
 #[derive(Debug, Args)]
@@ -52,25 +69,64 @@ pub struct CheckArgs {
     /// Skip clippy and rustfmt on the reference solutions.
     #[arg(long)]
     no_lints: bool,
+    /// Skip the stages' mutants and alternatives (`katas dev mutants`).
+    #[arg(long)]
+    no_mutants: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MutantsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// Only this track.
+    #[arg(long)]
+    track: Option<String>,
+    /// Only this stage, as TRACK/STAGE.
+    #[arg(long, conflicts_with = "track")]
+    stage: Option<String>,
+    #[arg(long, value_enum, default_value_t = MutantsFormat::Text)]
+    format: MutantsFormat,
 }
 
 /// `katas verify`.
-pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
-    let reference = match &args.reference {
-        Some(dir) => Reference::Course(Box::new(
-            course::load(dir).context("cannot load the reference course")?,
-        )),
-        None => Reference::for_course(&course),
+pub fn verify(graded_root: &std::path::Path, args: &VerifyArgs) -> anyhow::Result<u8> {
+    let settings = GradeSettings {
+        work_dir: args.work_dir.clone(),
+        sandbox: !args.no_sandbox,
+        memory_limit: args.memory_limit_mib.saturating_mul(1024 * 1024),
     };
-    if matches!(reference, Reference::Own) {
-        anstream::eprintln!("note: grading with {}", reference.describe());
+    let grader = Grader::new(&settings, graded_root).context("cannot grade")?;
+    let reference = match &args.reference {
+        Some(dir) => {
+            Reference::directory(dir, graded_root).context("cannot load the reference course")?
+        }
+        None if args.untrusted_reference => Reference::learners_own(graded_root)?,
+        None => Reference::bundled(grader.work_root())
+            .context("cannot prepare the course built into this katas")?,
+    };
+    if reference.kind == ReferenceKind::LearnersOwn {
+        anstream::eprintln!("warning: grading with {}", reference.describe());
+    }
+    if !grader.sandboxed() {
+        anstream::eprintln!(
+            "warning: grading without the sandbox (--no-sandbox): the learner's code runs with your rights, and code in the test process could forge its results"
+        );
     }
     let options = VerifyOptions {
         track: args.track.clone(),
         through: args.through.clone(),
         stage: args.stage.clone(),
     };
-    let report = runtime()?.block_on(classroom::verify(&course, &reference, &options))?;
+    let report = runtime()?.block_on(classroom::verify(
+        &grader,
+        graded_root,
+        &reference,
+        &options,
+    ))?;
     let text = match args.format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Junit => classroom::to_junit(&report)? + "\n",
@@ -115,6 +171,26 @@ fn verify_text(report: &classroom::VerifyReport) -> String {
         "\n{} passed, {} failed\n",
         report.passed, report.failed
     ));
+    let reference = &report.reference;
+    out.push_str(&format!(
+        "graded against {} ({}{}), {}\n",
+        reference.course,
+        match reference.kind {
+            ReferenceKind::Bundled => "the course built into this katas".to_owned(),
+            ReferenceKind::Directory => "the reference folder".to_owned(),
+            ReferenceKind::LearnersOwn => "the learner's own folder, UNTRUSTED".to_owned(),
+        },
+        reference
+            .path
+            .as_ref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default(),
+        if report.sandboxed {
+            "in the sandbox"
+        } else {
+            "WITHOUT the sandbox"
+        }
+    ));
     out
 }
 
@@ -124,6 +200,7 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
         track: args.track.clone(),
         stage: args.stage.clone(),
         no_lints: args.no_lints,
+        no_mutants: args.no_mutants,
     };
     let print = |stage: &dev::StageCheck| {
         let mark = if stage.is_sound() { "ok  " } else { "FAIL" };
@@ -139,7 +216,7 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
             anstream::println!("       {problem}");
         }
     };
-    let report = runtime()?.block_on(dev::check(&course, &options, print))?;
+    let report = runtime()?.block_on(dev::check(&course, &options, &mut print_progress, print))?;
     if report.without_solutions {
         anstream::println!(
             "\nnote: this course has no solutions/ folder (a learners' copy): checked the course, \
@@ -150,12 +227,68 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
     for problem in &report.course_problems {
         anstream::println!("FAIL {problem}");
     }
+    let proven: Vec<mutants::StageResult> = report
+        .stages
+        .iter()
+        .filter_map(|s| s.mutants.clone())
+        .collect();
+    if !proven.is_empty() {
+        let spent = proven.iter().map(|s| s.elapsed_ms).sum();
+        let summary =
+            mutants::MutantsReport::from_stages(proven, std::time::Duration::from_millis(spent));
+        anstream::println!("\nmutants:\n{}", mutants::to_text(&summary).trim_end());
+    }
     let sound = report.stages.iter().filter(|s| s.is_sound()).count();
     anstream::println!(
         "\n{sound} passed, {} failed (of {} stages)",
         report.stages.len() - sound + usize::from(!report.course_problems.is_empty()),
         report.stages.len()
     );
+    Ok(if report.is_sound() {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
+}
+
+/// A progress line on stderr, so a long mutants run shows where it is.
+fn print_progress(at: mutants::Progress<'_>) {
+    if at.position == 0 {
+        anstream::eprintln!(
+            "mutants {}/{}: building the reference ({} variants)",
+            at.track,
+            at.stage,
+            at.total
+        );
+    } else {
+        anstream::eprintln!(
+            "mutants {}/{}: [{}/{}] {}",
+            at.track,
+            at.stage,
+            at.position,
+            at.total,
+            at.name
+        );
+    }
+}
+
+/// `katas dev mutants`.
+pub fn mutants(course: Course, args: &MutantsArgs) -> anyhow::Result<u8> {
+    let options = mutants::MutantsOptions {
+        track: args.track.clone(),
+        stage: args.stage.clone(),
+    };
+    let report = runtime()?.block_on(mutants::mutants(
+        &course,
+        &options,
+        &mut print_progress,
+        |_| {},
+    ))?;
+    let text = match args.format {
+        MutantsFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        MutantsFormat::Text => mutants::to_text(&report),
+    };
+    anstream::stdout().write_all(text.as_bytes())?;
     Ok(if report.is_sound() {
         exit_codes::OK
     } else {

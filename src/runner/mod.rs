@@ -6,6 +6,7 @@
 //! its process group, its time limit and its output.
 
 mod build_log;
+pub mod launch;
 mod libtest;
 mod process;
 
@@ -16,7 +17,8 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use build_log::{BuildLog, Diagnostic, Severity};
+pub use build_log::{BuildLog, BuiltUnit, Diagnostic, Severity};
+pub use launch::{Graded, Launch};
 pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
 pub use process::{Ended, Limits};
 
@@ -40,6 +42,8 @@ pub struct RunRequest {
     pub output_cap: usize,
     /// libtest name filters (e.g. `memory::`): only tests matching one of them run. Empty: all.
     pub filters: Vec<String>,
+    /// How cargo and the test binary are started: plainly, or pinned and sandboxed (grading).
+    pub launch: Launch,
 }
 
 impl RunRequest {
@@ -53,6 +57,7 @@ impl RunRequest {
             build_time_limit: DEFAULT_BUILD_LIMIT,
             output_cap: DEFAULT_OUTPUT_CAP,
             filters: Vec::new(),
+            launch: Launch::Plain,
         }
     }
 }
@@ -104,6 +109,11 @@ pub struct RunOutcome {
     pub test_time: Duration,
     /// The test run's limit, to say it when it was hit.
     pub time_limit: Duration,
+    /// For a graded run: how often each test recorded that it ran to its end, read from the
+    /// results channel (see `grading::witness`). The judge of a graded run uses only this.
+    pub witnessed: Option<std::collections::BTreeMap<String, usize>>,
+    /// Every unit the build compiled, for the grader's check that they came from trusted places.
+    pub units: Vec<BuiltUnit>,
 }
 
 impl RunOutcome {
@@ -118,6 +128,8 @@ impl RunOutcome {
             build_time: Duration::ZERO,
             test_time: Duration::ZERO,
             time_limit,
+            witnessed: None,
+            units: Vec::new(),
         }
     }
 
@@ -165,9 +177,33 @@ pub async fn run(
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 ) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::new(Verdict::Passed, request.test_time_limit);
+    if let Some(fetch) = launch::fetch_command(request) {
+        let limits = Limits {
+            time: request.build_time_limit,
+            output_cap: DEFAULT_OUTPUT_CAP,
+        };
+        let fetched = process::run(fetch, limits, cancel, None)
+            .await
+            .map_err(|source| RunError::Spawn {
+                program: "cargo fetch".to_owned(),
+                source,
+            })?;
+        match fetched.ended {
+            Ended::Exited(status) if status.success() => {}
+            Ended::Cancelled => return Ok(with(outcome, Verdict::Cancelled)),
+            _ => {
+                outcome.build_output = format!(
+                    "cargo could not fetch the trusted lock file's dependencies:\n{}",
+                    fetched.stderr.text()
+                );
+                return Ok(with(outcome, Verdict::BuildError));
+            }
+        }
+    }
     let (build, log) = build(request, cancel, events.clone()).await?;
     outcome.build_time = build.elapsed;
     outcome.diagnostics = log.diagnostics.clone();
+    outcome.units = log.units.clone();
     match build.ended {
         Ended::Cancelled => return Ok(with(outcome, Verdict::Cancelled)),
         Ended::TimedOut => return Ok(with(outcome, Verdict::TimedOut)),
@@ -203,8 +239,20 @@ pub async fn run(
             }
         }
     });
+    let witness = match &request.launch {
+        Launch::Graded(graded) => Some(
+            launch::create_witness(&graded.results_dir)
+                .map_err(|source| spawn_error(&graded.results_dir, source))?,
+        ),
+        Launch::Plain => None,
+    };
     let run = process::run(
-        test_command(request, &executable, false),
+        launch::test_command(
+            request,
+            &executable,
+            false,
+            witness.as_ref().map(|(path, _)| path.as_path()),
+        ),
         limits,
         cancel,
         Some(lines_tx),
@@ -212,6 +260,12 @@ pub async fn run(
     .await
     .map_err(|source| spawn_error(&executable, source))?;
     let _ = announcer.await;
+    if let Some((path, mut reader)) = witness {
+        let mut records = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut records);
+        let _ = std::fs::remove_file(&path);
+        outcome.witnessed = Some(crate::grading::witness::read(&records));
+    }
     outcome.test_time = run.elapsed;
     outcome.truncated = run.stdout.dropped > 0 || run.stderr.dropped > 0;
     let stdout = run.stdout.text();
@@ -223,7 +277,7 @@ pub async fn run(
         // the binary for its list, so the missing ones are named as not finished. Only here,
         // off the common path, because it costs a second start of the binary.
         let listing = process::run(
-            test_command(request, &executable, true),
+            launch::test_command(request, &executable, true, None),
             limits,
             cancel,
             None,
@@ -279,7 +333,7 @@ fn spawn_error(program: &Path, source: std::io::Error) -> RunError {
 /// The cargo that runs katas' builds: the one that started katas (under `cargo run`), else the
 /// one on PATH.
 fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+    launch::plain_cargo()
 }
 
 async fn build(
@@ -287,23 +341,11 @@ async fn build(
     cancel: &CancellationToken,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 ) -> Result<(process::Finished, BuildLog), RunError> {
-    let program = cargo_program();
-    let mut command = Command::new(&program);
-    command
-        .arg("test")
-        .arg("--no-run")
-        .arg("--manifest-path")
-        .arg(request.crate_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&request.target_dir)
-        .arg("--test")
-        .arg(&request.test_target)
-        .arg("--message-format=json-diagnostic-rendered-ansi")
-        .arg("--color=never")
-        .current_dir(&request.crate_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
-
+    let program = match &request.launch {
+        Launch::Plain => launch::plain_cargo(),
+        Launch::Graded(graded) => graded.toolchain.cargo.display().to_string(),
+    };
+    let command = launch::build_command(request);
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
     let total = lockfile_packages(&request.crate_dir);
     let target = request.test_target.clone();
@@ -334,21 +376,6 @@ async fn build(
         })?;
     let log = reader.await.unwrap_or_default();
     Ok((finished, log))
-}
-
-fn test_command(request: &RunRequest, executable: &Path, list: bool) -> Command {
-    let mut command = Command::new(executable);
-    if list {
-        command.args(["--list", "--format", "terse"]);
-    }
-    command.args(&request.filters);
-    command
-        .current_dir(&request.crate_dir)
-        .env("CARGO_MANIFEST_DIR", &request.crate_dir)
-        // Backtraces bury the assertion message a learner needs under frames they don't.
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_TEST_COLOR", "never");
-    command
 }
 
 /// The number of packages in the crate's lockfile: an estimate of the units a first build has.

@@ -39,7 +39,12 @@ pub fn katas(dir: &Path) -> assert_cmd::Command {
     cmd.current_dir(dir)
         .env_remove("KATAS_COURSE")
         .env("NO_COLOR", "1")
-        .env_remove("CARGO_TARGET_DIR");
+        .env_remove("CARGO_TARGET_DIR")
+        // Grading folders (`verify`) go to a cache of the tests' own, not the user's.
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("katas-tests-cache"),
+        );
     cmd
 }
 

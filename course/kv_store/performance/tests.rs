@@ -470,13 +470,14 @@ fn the_client_reads_replies_that_arrive_in_pieces() {
             return;
         };
         let _ = socket.set_nodelay(true);
-        let pieces: [&[u8]; 6] = [
+        let pieces: [&[u8]; 7] = [
             b"+O",
             b"K\r\n$11\r\nhello",
             b" world\r\n$-",
             b"1\r\n:",
             b"1\r\n-ERR something went wrong",
             b"\r\n$2\r\nok\r\n",
+            b"$5\r\nafter\r\n",
         ];
         for piece in pieces {
             if socket
@@ -523,6 +524,14 @@ fn the_client_reads_replies_that_arrive_in_pieces() {
                 failed.is_err(),
                 "a pipeline in which the server answers an error (-ERR ...) should return Err, \
                  but returned {failed:?}"
+            );
+            let next = client.execute(get("z")).await;
+            assert_eq!(
+                next.ok(),
+                Some(Reply::Value("after".to_owned())),
+                "after a pipeline with an error reply, the next command should get its own reply \
+                 (\"after\"): does pipeline read every reply, the ones after the error \
+                 included, before it returns Err?"
             );
         })
         .await;
@@ -632,5 +641,61 @@ fn connecting_to_a_closed_port_is_an_error() {
     assert!(
         result.is_err(),
         "connecting to a port nobody listens on should return Err, not succeed"
+    );
+}
+
+/// Sends `count` PINGs in one write and reads their replies.
+fn ping_burst(server: &TestServer, count: usize) {
+    let mut stream = server.raw();
+    write_all(&mut stream, &b"*1\r\n$4\r\nPING\r\n".repeat(count));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(clone) => clone,
+        Err(err) => panic!("cloning the socket failed: {err}"),
+    });
+    for i in 0..count {
+        let reply = read_line(
+            &mut reader,
+            &format!(
+                "reply #{i} of {count} PINGs sent in one write, and nothing after them (when a \
+                 batch is full, does the server take the requests still in its buffer before it \
+                 reads again?)"
+            ),
+        );
+        assert_eq!(reply, "+PONG\r\n", "reply #{i} of {count} pipelined PINGs");
+    }
+}
+
+#[test]
+fn a_burst_larger_than_a_batch_is_answered_without_more_input() {
+    let server = TestServer::start();
+    // Enough requests in one read to fill any reasonable batch, then nothing: the client waits.
+    for count in [1100, 2000, 5000] {
+        ping_burst(&server, count);
+    }
+}
+
+#[test]
+fn valid_requests_followed_by_garbage_in_one_write_get_their_replies_first() {
+    let server = TestServer::start();
+    let mut stream = server.raw();
+    let mut bytes = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n".to_vec();
+    bytes.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n");
+    bytes.extend_from_slice(b"*abc\r\n");
+    write_all(&mut stream, &bytes);
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(clone) => clone,
+        Err(err) => panic!("cloning the socket failed: {err}"),
+    });
+    let what = "SET, GET and PING followed by a malformed request, all in one write";
+    let replies: Vec<String> = (0..5).map(|_| read_line(&mut reader, what)).collect();
+    assert_eq!(
+        replies[..4],
+        ["+OK\r\n", "$1\r\n", "1\r\n", "+PONG\r\n"],
+        "{what}: the three valid requests must be answered, in order, before the error"
+    );
+    assert!(
+        replies[4].starts_with('-'),
+        "{what}: the malformed request should then get an error reply, but got {:?}",
+        replies[4]
     );
 }
