@@ -144,9 +144,9 @@ pub static CATALOG: &[CodeLadder] = &[
         "E0106",
         "lifetimes",
         [
-            "A returned or stored reference must point into something that lives long enough. Which input does the reference in this signature borrow from?",
-            "If it could borrow from more than one input, how would the compiler - or a reader - know which?",
-            "Nudge: name the lifetime: `fn f<'a>(x: &'a T) -> &'a U`, or return an owned value (`String` instead of `&str`).",
+            "A returned or stored reference must point into something that lives long enough. Which input does the reference in this signature borrow from - or, in a struct, what does the field borrow?",
+            "If it could borrow from more than one input, how would the compiler - or a reader - know which? And a struct that holds a reference: what must its users know about how long it may be kept?",
+            "Nudge: name the lifetime: `struct Frame<'a> { bytes: &'a [u8] }` for a type that borrows, `fn f<'a>(x: &'a T, y: &U) -> &'a V` for a function; or own the data instead (`Vec<u8>`, `String`).",
         ]
     ),
     ladder!(
@@ -174,8 +174,8 @@ pub static CATALOG: &[CodeLadder] = &[
         "lifetimes",
         [
             "The function returns a reference to something created inside it. What happens to that thing when the function returns?",
-            "Who should own the result once the function is done?",
-            "Nudge: return the owned value (`String`, `Vec<T>`) instead of a reference to it.",
+            "Who should own the result once the function is done? Or does the data really live in something the caller gave you, and only the lifetime in a signature ties the result to a local (such as an iterator borrowing `&self`)?",
+            "Nudge: return the owned value (`String`, `Vec<T>`); or, when the data lives in an input, give the result that input's lifetime (`type Item = &'a [u8]`, `fn args(&self) -> Args<'a>`) instead of the local's.",
         ]
     ),
     ladder!(
@@ -187,6 +187,20 @@ pub static CATALOG: &[CodeLadder] = &[
             "Nudge: give that parameter and the result the same named lifetime `'a`.",
         ]
     ),
+    // Lifetime errors rustc reports without a code.
+    ladder!("" if "lifetime may not live long enough", "lifetime-too-short", "lifetimes", [
+        "The signature promises a reference that lives for one lifetime, and the body returns one that lives for a shorter one. Which two lifetimes does the message name, and where does each come from?",
+        "Does the returned reference come from `&self` (or `&mut self`) when the signature promises the lifetime of the data behind it, `'a`?",
+        "Nudge: copy the `&'a` reference out of the struct (`self.bytes`, not `&self.bytes` or `&self`) so the result carries `'a`; or change the signature to the lifetime the data really has.",
+    ]),
+    ladder!("" if "declared without lifetime parameters", "associated-type-lifetime", "lifetimes", [
+        "An associated type such as `Iterator::Item` names one type for all calls. Which lifetime could an elided `&[u8]` there borrow from, when no function signature is around it?",
+        "Nudge: take the lifetime from the implemented type: `impl<'a> Iterator for Args<'a> { type Item = &'a [u8]; ... }`.",
+    ]),
+    ladder!("" if "signature doesn't match `trait` item signature", "impl-signature-lifetimes", "lifetimes", [
+        "The trait fixes the method's signature. In the `found` signature, which lifetime does your return type carry - the `&mut self` borrow's (`'1`), or the data's?",
+        "Nudge: write the signature exactly as the trait has it, with its associated type: `fn next(&mut self) -> Option<Self::Item>`.",
+    ]),
     // Traits and generics
     ladder!("E0277" if "`?`", "E0277-question-mark", "errors", [
         "`?` returns early with the error. What does the function it sits in return - a `Result` or an `Option`, and with which error type?",
@@ -593,6 +607,28 @@ mod tests {
             Some("syntax")
         );
         assert!(lookup(Some("E9999"), "unheard of").is_none());
+    }
+
+    #[test]
+    fn lifetime_errors_without_a_code_get_lifetime_ladders() {
+        // The messages rustc 1.95 gives for a zero-copy parser's usual mistakes.
+        for (message, key) in [
+            ("lifetime may not live long enough", "lifetime-too-short"),
+            (
+                "associated type `Iterator::Item` is declared without lifetime parameters, so \
+                 using a borrowed type for them requires that lifetime to come from the \
+                 implemented type",
+                "associated-type-lifetime",
+            ),
+            (
+                "`impl` item signature doesn't match `trait` item signature",
+                "impl-signature-lifetimes",
+            ),
+        ] {
+            let entry = lookup(None, message);
+            assert_eq!(entry.map(|e| e.key), Some(key), "{message}");
+            assert_eq!(entry.map(|e| e.concept), Some("lifetimes"), "{message}");
+        }
     }
 
     #[test]
