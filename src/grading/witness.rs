@@ -10,7 +10,7 @@
 //! - it lives in the library crate, which cannot name the test crate's witness module;
 //! - the witness opens the results file by its path and unlinks it before any test body, and so
 //!   any learner code, has run; katas reads its own descriptor afterwards;
-//! - the graded crate forbids `unsafe` (in the trusted manifest's `[lints]`), which rules out
+//! - the learner's library forbids `unsafe` (a `#![forbid(unsafe_code)]` katas adds), which rules out
 //!   code before `main` (`link_section`, `global_asm!`) and writing to raw descriptors;
 //! - in the sandbox the test run has no `/proc`, so `/proc/self/fd` and `/proc/self/mem` are not
 //!   there to reach the descriptor or the witness's memory.
