@@ -350,3 +350,27 @@ fn a_memory_limit_out_of_range_is_refused_and_one_in_range_is_kept() {
         course::DEFAULT_MEMORY_LIMIT_MIB
     );
 }
+
+/// The learner's crates as committed hold the stage tests exactly as the course has them: a
+/// stale copy would be graded as `tampered` on every fresh clone, and would test less.
+#[test]
+fn the_committed_exercise_crates_hold_the_courses_own_tests() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let course = katas::course::load(repo).unwrap();
+    for track in &course.tracks {
+        let stages = repo.join("exercises").join(&track.id).join("tests/stages");
+        for stage in &track.stages {
+            let installed = stages.join(format!("{}.rs", stage.id));
+            if let Ok(text) = std::fs::read_to_string(&installed) {
+                assert_eq!(
+                    text,
+                    stage.tests,
+                    "{} is stale: copy course/{}/{}/tests.rs over it",
+                    installed.display(),
+                    track.id,
+                    stage.id
+                );
+            }
+        }
+    }
+}
