@@ -91,7 +91,10 @@ fn sliding_log_windows_need_not_be_whole_milliseconds() {
     let clock = ManualClock::new();
     let window = Duration::from_micros(2_500);
     let mut log = SlidingLog::with_clock(1, window, clock.clone());
-    assert!(log.try_acquire(), "a fresh log of limit 1 refused its first request");
+    assert!(
+        log.try_acquire(),
+        "a fresh log of limit 1 refused its first request"
+    );
     clock.advance(window - NANO);
     assert!(
         !log.try_acquire(),

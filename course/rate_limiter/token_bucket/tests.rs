@@ -162,7 +162,10 @@ fn never_refills_beyond_its_capacity() {
 fn a_bucket_refilled_exactly_to_full_saves_no_time() {
     let clock = ManualClock::new();
     let mut bucket = TokenBucket::with_clock(3, ms(100), clock.clone());
-    assert!(bucket.try_acquire(), "a fresh bucket of 3 should allow a request");
+    assert!(
+        bucket.try_acquire(),
+        "a fresh bucket of 3 should allow a request"
+    );
     // The missing token is back at 100ms; at 150ms the bucket has been full for 50ms.
     clock.advance(ms(150));
     assert_eq!(
@@ -308,7 +311,11 @@ fn retry_after_counts_the_time_the_clock_is_behind() {
     let clock = ManualClock::new();
     let mut bucket = TokenBucket::with_clock(5, SECOND, clock.clone());
     clock.advance(10 * SECOND);
-    assert_eq!(burst(&mut bucket, 5), 5, "a full bucket of 5 should allow 5");
+    assert_eq!(
+        burst(&mut bucket, 5),
+        5,
+        "a full bucket of 5 should allow 5"
+    );
     clock.rewind(10 * SECOND);
     assert_eq!(
         bucket.try_acquire_n(1),
