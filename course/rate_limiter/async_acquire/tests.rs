@@ -97,6 +97,22 @@ async fn acquire_waits_exactly_until_the_next_token() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_waiter_arriving_mid_interval_waits_only_for_the_rest_of_it() {
+    let start = Instant::now();
+    let limiter = drained(1, ms(100)).await;
+    tokio::time::sleep(ms(30)).await;
+    limiter.acquire().await;
+    assert_eq!(
+        start.elapsed(),
+        ms(100),
+        "the bucket was drained at 0ms (1 token per 100ms) and acquire() was called at 30ms: the \
+         token is due at 100ms, so it should return then, after 70ms of waiting, not at {:?}. Do \
+         you sleep a whole interval instead of the retry_after the bucket announces?",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_fifo_order() {
     let start = Instant::now();
     let limiter = drained(1, ms(10)).await;
@@ -148,6 +164,54 @@ async fn cancelling_the_head_waiter_hands_its_tokens_on() {
          that token at once, at 10ms, but finished after {:?}: were the head's tokens taken \
          before it finished waiting, and lost when it was dropped?",
         start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_large_request_takes_nothing() {
+    let start = Instant::now();
+    let limiter = drained(3, ms(10)).await;
+    let big = {
+        let limiter = Arc::clone(&limiter);
+        tokio::spawn(async move { limiter.acquire_n(3).await })
+    };
+    // The large request waits through the tokens due at 10ms and 20ms, then is cancelled.
+    tokio::time::sleep(ms(25)).await;
+    big.abort();
+    assert!(
+        big.await.is_err_and(|error| error.is_cancelled()),
+        "acquire_n(3) on an empty bucket of 3 (1 token per 10ms) finished before 30ms"
+    );
+    limiter
+        .acquire_n(3)
+        .await
+        .expect("acquire_n(3) on a bucket of 3 failed");
+    assert_eq!(
+        start.elapsed(),
+        ms(30),
+        "a request for 3 tokens was cancelled at 25ms, having waited through the tokens due at \
+         10ms and 20ms; a new request for 3 should then get those 2 and the one due at 30ms, and \
+         finish at 30ms, not at {:?}: did the cancelled request take tokens while it waited, and \
+         lose them when it was dropped?",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_waiters_no_longer_count_as_waiting() {
+    let limiter = drained(1, ms(10)).await;
+    // One waiter cancelled while queued behind another, then the head cancelled while it waits.
+    let head = queued(&limiter, "head");
+    let behind = queued(&limiter, "behind");
+    drop(behind);
+    tokio::time::advance(ms(5)).await;
+    drop(head);
+    tokio::time::advance(ms(5)).await;
+    assert!(
+        limiter.try_acquire(),
+        "both waiters were cancelled (dropped) and a token is due at 10ms, yet try_acquire \
+         refused: nobody is waiting any more. If you count waiters, is the count decremented when \
+         a waiting future is dropped (a guard with Drop), not only when it completes?"
     );
 }
 

@@ -41,6 +41,16 @@ impl QuotaSettings for Open {
     const CONFIG: QuotaConfig = quota(FailMode::Open);
 }
 
+/// Failing open, but a peer must be silent for 200 ticks before it is presumed gone: a cut of
+/// 100 ticks then raises no suspicion.
+struct OpenPatient;
+impl QuotaSettings for OpenPatient {
+    const CONFIG: QuotaConfig = QuotaConfig {
+        suspect_after: 200,
+        ..quota(FailMode::Open)
+    };
+}
+
 type Cluster<S> = Sim<QuotaNode<S>>;
 
 /// `nodes` nodes with `net` between them. Clients reach a node in exactly one tick and its answer
@@ -540,5 +550,68 @@ fn fail_open_keeps_both_sides_serving_within_a_limit_each() {
             LIMIT,
             "The partition healed at tick 2900: the whole cluster should share the limit again.",
         )
+    });
+}
+
+#[test]
+fn fail_open_still_counts_what_a_silent_peer_admitted() {
+    seeds(3).check(|seed| {
+        let mut sim = Cluster::<Open>::new(seed, world(NODES, Net::reliable()));
+        watch_admissions(
+            &mut sim,
+            "failing open, the quota a suspected peer used stays used",
+            |window, counts| {
+                within_limit_and_slack(window, counts).map_err(|detail| {
+                    format!(
+                        "{detail}\nn1..n4 used the quota before tick 400 and n0 heard of it; n0 \
+                         was cut off at tick 500 and asked from tick 600. Presuming a peer gone \
+                         means no longer waiting for its confirmations: does n0 also forget what \
+                         that peer is known to have admitted?"
+                    )
+                })
+            },
+        );
+        for j in 1..NODES as u32 {
+            sim.workload(demand(5, Target::Node(NodeId(j)), 0, 400));
+        }
+        sim.schedule(500, Fault::Isolate(NodeId(0)));
+        sim.workload(demand(10, Target::Node(NodeId(0)), 600, WINDOW - 10));
+        sim.run_until(WINDOW)?;
+        every_request_answered(&sim)
+    });
+}
+
+#[test]
+fn fail_open_lifts_a_suspicion_once_the_peer_is_heard_again() {
+    seeds(3).check(|seed| {
+        let mut sim = Cluster::<OpenPatient>::new(seed, world(NODES, Net::reliable()));
+        watch_admissions(
+            &mut sim,
+            "failing open, the cluster admits at most limit + slack while nobody is suspected",
+            |window, counts| {
+                if window != 2 {
+                    return Ok(());
+                }
+                within_limit_and_slack(window, counts).map_err(|detail| {
+                    format!(
+                        "{detail}\nn0 was cut off from tick 100 to 1400 (long enough to be \
+                         presumed gone, with suspect_after = 200), then heard again for 900 \
+                         ticks, then cut off from 2300 to 2400: too short to be presumed gone \
+                         again. Does a node wait for a peer's confirmations again once it hears \
+                         from it, or does a suspicion last forever?"
+                    )
+                })
+            },
+        );
+        sim.schedule(100, Fault::Isolate(NodeId(0)));
+        sim.schedule(1_400, Fault::Heal);
+        sim.schedule(2_300, Fault::Isolate(NodeId(0)));
+        sim.schedule(2_400, Fault::Heal);
+        sim.workload(demand(10, Target::Node(NodeId(0)), 2_300, 2_400));
+        for j in 1..NODES as u32 {
+            sim.workload(demand(5, Target::Node(NodeId(j)), 2_300, 2_400));
+        }
+        sim.run_until(3 * WINDOW)?;
+        every_request_answered(&sim)
     });
 }

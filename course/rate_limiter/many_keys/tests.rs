@@ -2,11 +2,15 @@
 //! bucket.
 
 use std::collections::HashMap;
-use std::sync::Barrier;
-use std::thread;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, Condvar, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use rate_limiter::{AcquireError, AtomicTokenBucket, KeyedLimiter, ManualClock, TokenBucket};
+use rate_limiter::{
+    AcquireError, AtomicTokenBucket, Clock, KeyedLimiter, ManualClock, TokenBucket,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3_600);
@@ -14,6 +18,137 @@ const THREADS: usize = 8;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A clock that stands still and lets a test act *inside* a read of it: after
+/// `arm(n, hook)`, the `n`-th read from then on first runs `hook` on the reading thread. Every
+/// read is counted, so a hook can also wait until another thread reaches the clock. This is how
+/// the tests below put a second decision exactly in the middle of a first one, every run, instead
+/// of hoping that threads happen to interleave that way.
+#[derive(Clone)]
+struct HookClock {
+    time: ManualClock,
+    hook: Arc<Mutex<Option<(u64, Hook)>>>,
+    reads: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl HookClock {
+    fn new() -> Self {
+        Self {
+            time: ManualClock::new(),
+            hook: Arc::new(Mutex::new(None)),
+            reads: Arc::new((Mutex::new(0), Condvar::new())),
+        }
+    }
+
+    /// Runs `hook` at the `nth` read from now (1 = the next one).
+    fn arm(&self, nth: u64, hook: impl FnOnce() + Send + 'static) {
+        let at = self.reads() + nth;
+        *self.hook.lock().unwrap_or_else(PoisonError::into_inner) = Some((at, Box::new(hook)));
+    }
+
+    fn reads(&self) -> u64 {
+        *self.reads.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until the clock has been read more than `seen` times, for at most `patience`.
+    fn read_again_within(&self, seen: u64, patience: Duration) -> bool {
+        let (count, changed) = &*self.reads;
+        let count = count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, _) = changed
+            .wait_timeout_while(count, patience, |count| *count <= seen)
+            .unwrap_or_else(PoisonError::into_inner);
+        *count > seen
+    }
+}
+
+impl Clock for HookClock {
+    fn now(&self) -> Instant {
+        let read = {
+            let (count, changed) = &*self.reads;
+            let mut count = count.lock().unwrap_or_else(PoisonError::into_inner);
+            *count += 1;
+            changed.notify_all();
+            *count
+        };
+        let due = {
+            let mut hook = self.hook.lock().unwrap_or_else(PoisonError::into_inner);
+            match hook.take() {
+                Some((at, hook)) if at == read => Some(hook),
+                other => {
+                    *hook = other;
+                    None
+                }
+            }
+        };
+        if let Some(hook) = due {
+            hook();
+        }
+        self.time.now()
+    }
+}
+
+/// Runs `first` on this thread and, the moment `first` reads the clock, starts `second` on
+/// another thread and lets it run to the end before `first` goes on. If `second` cannot even
+/// reach the clock within half a second, it is waiting for a lock `first` holds (which is
+/// right): `first` then goes on and `second` finishes after it. Returns both answers.
+fn second_inside_first(
+    clock: &HookClock,
+    first: impl FnOnce() -> bool,
+    second: impl FnOnce() -> bool + Send + 'static,
+) -> (bool, bool) {
+    let handle: Arc<Mutex<Option<JoinHandle<bool>>>> = Arc::new(Mutex::new(None));
+    let (slot, hooked) = (Arc::clone(&handle), clock.clone());
+    clock.arm(1, move || {
+        let seen = hooked.reads();
+        let (done, finished) = mpsc::channel();
+        let worker = thread::spawn(move || {
+            let answer = second();
+            let _ = done.send(());
+            answer
+        });
+        if hooked.read_again_within(seen, ms(500)) {
+            // `second` got to the clock, so nothing `first` holds stops it: let it finish.
+            let _ = finished.recv_timeout(Duration::from_secs(10));
+        }
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
+    });
+    let first = first();
+    let worker = handle
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .expect("the first decision never read the clock");
+    (first, worker.join().expect("the second decision panicked"))
+}
+
+/// A clock without a lock, for hammering: a fixed base plus an atomic offset.
+#[derive(Clone)]
+struct FastClock {
+    base: Instant,
+    offset: Arc<AtomicU64>,
+}
+
+impl FastClock {
+    fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            offset: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).expect("a short advance");
+        self.offset.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> Instant {
+        self.base + Duration::from_nanos(self.offset.load(Ordering::SeqCst))
+    }
 }
 
 /// Runs `attempt` `per_thread` times on each of `THREADS` threads, all released at once by a
@@ -121,6 +256,59 @@ fn a_new_key_gets_one_bucket_under_contention() {
         "{THREADS} threads raced on each of 500 new keys of capacity 1; exactly 500 requests \
          should pass but {allowed} did: when two threads both find a key missing, do both create \
          a full bucket (look up and insert under the same lock, or use the entry API)?"
+    );
+}
+
+#[test]
+fn a_thread_stopped_while_creating_a_key_does_not_get_a_second_bucket() {
+    let clock = HookClock::new();
+    let limiter = Arc::new(KeyedLimiter::with_clock(1, HOUR, clock.clone()));
+    let other = Arc::clone(&limiter);
+    let (first, second) = second_inside_first(
+        &clock,
+        || limiter.try_acquire(&"new"),
+        move || other.try_acquire(&"new"),
+    );
+    assert!(
+        !(first && second),
+        "a first request for a new key of capacity 1 was stopped at its first clock read (while \
+         creating the key's bucket) and a second request for the same key ran to the end in the \
+         meantime: both were allowed. Two buckets were created for one key: is the key looked up \
+         under one lock and inserted under another? Look up and insert under the same lock (the \
+         entry API)"
+    );
+    assert!(
+        first || second,
+        "neither of two requests for a new key of capacity 1 was allowed"
+    );
+    assert_eq!(
+        limiter.len(),
+        1,
+        "one key was used, so one bucket should exist"
+    );
+}
+
+#[test]
+fn a_thread_stopped_while_deciding_does_not_lose_the_bucket() {
+    let clock = HookClock::new();
+    let limiter = Arc::new(KeyedLimiter::with_clock(2, HOUR, clock.clone()));
+    assert!(
+        limiter.try_acquire(&"k"),
+        "a new key of capacity 2 gives its first token"
+    );
+    let other = Arc::clone(&limiter);
+    let (first, second) = second_inside_first(
+        &clock,
+        || limiter.try_acquire(&"k"),
+        move || other.try_acquire(&"k"),
+    );
+    assert_eq!(
+        u8::from(first) + u8::from(second),
+        1,
+        "a key of capacity 2 had 1 token left; a request was stopped at its clock read and a \
+         second one ran to the end in the meantime: exactly one may pass, but first = {first}, \
+         second = {second}. Is the bucket read (or taken out of the map) under the lock and \
+         written back after it was released?"
     );
 }
 
@@ -289,6 +477,110 @@ fn atomic_bucket_never_overshoots_under_contention() {
          frozen; exactly 120,000 should pass but {allowed} did: a load followed by a separate store \
          lets two threads spend the same token (use compare_exchange and retry on failure)"
     );
+}
+
+#[test]
+fn atomic_bucket_refuses_nothing_it_can_give_under_contention() {
+    const PER_THREAD: usize = 25_000;
+    let capacity = (THREADS * PER_THREAD) as u64;
+    let clock = FastClock::new();
+    let bucket = AtomicTokenBucket::with_clock(capacity, Duration::from_micros(1), clock.clone());
+    // Twenty rounds, each on a bucket refilled to full: exactly as many attempts as tokens, so
+    // every attempt must succeed.
+    for round in 1..=20 {
+        let allowed = hammer(PER_THREAD, &|| bucket.try_acquire());
+        assert_eq!(
+            allowed as u64, capacity,
+            "round {round}: {THREADS} threads made {capacity} attempts on a full atomic bucket of \
+             {capacity} (frozen clock) and only {allowed} passed: every token must go to \
+             someone. When compare_exchange fails because another thread got there first, is \
+             the request refused instead of retried with the value the CAS returned?"
+        );
+        clock.advance(Duration::from_micros(capacity));
+    }
+}
+
+/// A clock that moves 1ns forward at every read, so that under contention every decision has
+/// a refill to make.
+#[derive(Clone)]
+struct TickingClock {
+    base: Instant,
+    reads: Arc<AtomicU64>,
+}
+
+impl TickingClock {
+    fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            reads: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How far the clock has moved since it was made.
+    fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.reads.load(Ordering::SeqCst))
+    }
+}
+
+impl Clock for TickingClock {
+    fn now(&self) -> Instant {
+        self.base + Duration::from_nanos(self.reads.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+#[test]
+fn atomic_bucket_never_refills_twice_under_contention() {
+    const INTERVAL: u64 = 4;
+    const CAPACITY: u64 = 10;
+    let clock = TickingClock::new();
+    let bucket =
+        AtomicTokenBucket::with_clock(CAPACITY, Duration::from_nanos(INTERVAL), clock.clone());
+    // Demand (one token per decision) far above supply (one token per 4 clock reads): the bucket
+    // is almost always refilling, and every pair of threads deciding at once has the same refill
+    // in front of it.
+    let allowed = hammer(250_000, &|| bucket.try_acquire()) as u64;
+    let elapsed = clock.elapsed();
+    let most = CAPACITY + elapsed.as_nanos() as u64 / INTERVAL;
+    assert!(
+        allowed <= most,
+        "{THREADS} threads hammered an atomic bucket of {CAPACITY} refilled every {INTERVAL}ns on a \
+         clock that moved {elapsed:?} in all: at most {CAPACITY} + {elapsed:?} / {INTERVAL}ns = \
+         {most} tokens exist, but {allowed} requests passed. If the refill updates two atomics \
+         (the tokens and the refill instant) one after the other, two threads can both add the \
+         same refill. Keep the whole state in one word and change it with one compare-and-swap"
+    );
+}
+
+#[test]
+fn atomic_bucket_survives_a_decision_inside_another() {
+    // A second decision runs inside the first one's clock read: first at its first read, then at
+    // its second, its third. Whatever the point, the two together must decide like two decisions
+    // one after the other.
+    for nth in 1..=3 {
+        for capacity in [1, 2] {
+            let clock = HookClock::new();
+            let bucket = Arc::new(AtomicTokenBucket::with_clock(capacity, HOUR, clock.clone()));
+            let inner_answer = Arc::new(Mutex::new(None));
+            let (inner, answer) = (Arc::clone(&bucket), Arc::clone(&inner_answer));
+            clock.arm(nth, move || {
+                *answer.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.try_acquire());
+            });
+            let outer = bucket.try_acquire();
+            let Some(inner) = *inner_answer.lock().unwrap_or_else(PoisonError::into_inner) else {
+                // The decision read the clock fewer than `nth` times.
+                continue;
+            };
+            let allowed = u64::from(outer) + u64::from(inner);
+            assert_eq!(
+                allowed, capacity,
+                "an atomic bucket of capacity {capacity} (frozen clock) got a second decision \
+                 in the middle of a first one (inside its clock read number {nth}): together they \
+                 got {allowed} tokens instead of {capacity} (outer {outer}, inner {inner}). \
+                 Does the decision read the state, then store or compare-and-swap it without \
+                 retrying on the value another thread installed meanwhile?"
+            );
+        }
+    }
 }
 
 #[test]

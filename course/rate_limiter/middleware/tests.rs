@@ -2,9 +2,12 @@
 //! client over 127.0.0.1. The limiter's clock is a `ManualClock`, so time is still exact.
 
 use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use rate_limiter::{KeyedLimiter, ManualClock, RateLimitLayer};
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -255,4 +258,85 @@ async fn concurrent_requests_never_overshoot() {
         5,
         "exactly the 5 allowed requests should reach the handler"
     );
+}
+
+/// An inner service that is ready only while `open` is set, and that refuses to be called
+/// without a `poll_ready` that said yes first (each call uses up one readiness), like a
+/// connection pool or a concurrency limit.
+struct NeedsReadiness {
+    open: Arc<AtomicBool>,
+    ready: bool,
+    polls: Arc<AtomicUsize>,
+}
+
+impl Service<Request<()>> for NeedsReadiness {
+    type Response = Response<String>;
+    type Error = String;
+    type Future = Ready<Result<Response<String>, String>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if self.open.load(Ordering::SeqCst) {
+            self.ready = true;
+            Poll::Ready(Ok(()))
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    fn call(&mut self, _request: Request<()>) -> Self::Future {
+        if std::mem::take(&mut self.ready) {
+            ready(Ok(Response::new("hello".to_owned())))
+        } else {
+            ready(Err(
+                "called without a poll_ready that returned Ready".to_owned()
+            ))
+        }
+    }
+}
+
+#[tokio::test]
+async fn readiness_is_the_inner_services() {
+    let clock = ManualClock::new();
+    let limiter = Arc::new(KeyedLimiter::with_clock(10, SECOND, clock));
+    let open = Arc::new(AtomicBool::new(false));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let inner = NeedsReadiness {
+        open: Arc::clone(&open),
+        ready: false,
+        polls: Arc::clone(&polls),
+    };
+    let mut service = RateLimitLayer::new(limiter, |_: &Request<()>| "k").layer(inner);
+    {
+        let mut readiness = pin!(service.ready());
+        let first = readiness
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(
+            first.is_pending(),
+            "the inner service is not ready (Pending), yet the rate limiter said it was: \
+             poll_ready must ask the inner service and return what it says (backpressure)"
+        );
+    }
+    assert!(
+        polls.load(Ordering::SeqCst) > 0,
+        "the rate limiter's poll_ready never asked the inner service"
+    );
+    open.store(true, Ordering::SeqCst);
+    for attempt in 1..=3 {
+        let response = service
+            .ready()
+            .await
+            .expect("the inner service is open, so poll_ready should succeed")
+            .call(Request::new(()))
+            .await;
+        assert_eq!(
+            response.as_ref().map(|response| response.body().as_str()),
+            Ok("hello"),
+            "request {attempt}: the inner service must be polled ready before every call, and \
+             each call uses up that readiness; got {response:?}. Does your poll_ready forward to \
+             the inner service every time?"
+        );
+    }
 }

@@ -87,6 +87,29 @@ fn sliding_log_forgets_a_request_exactly_one_window_later() {
 }
 
 #[test]
+fn sliding_log_windows_need_not_be_whole_milliseconds() {
+    let clock = ManualClock::new();
+    let window = Duration::from_micros(2_500);
+    let mut log = SlidingLog::with_clock(1, window, clock.clone());
+    assert!(
+        log.try_acquire(),
+        "a fresh log of limit 1 refused its first request"
+    );
+    clock.advance(window - NANO);
+    assert!(
+        !log.try_acquire(),
+        "with a window of 2.5ms, a second request 2.499999ms after the first was allowed: the \
+         first still counts until exactly 2.5ms have passed. Do you compare the age of a request \
+         with the window in whole milliseconds? Compare Durations (or whole nanoseconds)"
+    );
+    clock.advance(NANO);
+    assert!(
+        log.try_acquire(),
+        "with a window of 2.5ms, a request exactly 2.5ms after the first was refused"
+    );
+}
+
+#[test]
 fn sliding_log_has_no_boundary_burst() {
     let clock = ManualClock::new();
     let mut log = SlidingLog::with_clock(10, SECOND, clock.clone());
@@ -223,6 +246,53 @@ fn sliding_counter_does_not_round_the_weight_up() {
         "at t=1.75s the previous window weighs 0.25 x 10 = 2.5 and the current one holds 3: \
          requests pass while current + 2.5 < 10, up to current = 7, so 5 more, but {allowed} \
          were allowed"
+    );
+}
+
+#[test]
+fn sliding_counter_weighs_the_previous_window_to_the_nanosecond() {
+    let clock = ManualClock::new();
+    let mut counter = SlidingCounter::with_clock(10, SECOND, clock.clone());
+    assert_eq!(
+        counter_burst(&mut counter, 10),
+        10,
+        "a fresh counter of 10 should allow 10"
+    );
+    clock.advance(ms(1_500) + NANO);
+    let allowed = counter_burst(&mut counter, 20);
+    assert_eq!(
+        allowed, 6,
+        "at t=1.500000001s the previous window weighs 10 x 0.499999999 = 4.99999999, so requests \
+         pass while current + 4.99999999 < 10, i.e. for current = 0..=5: 6 requests, but \
+         {allowed} were allowed. Is the time into the window rounded to milliseconds (or \
+         microseconds) before it is weighed? Weigh with whole nanoseconds"
+    );
+}
+
+#[test]
+fn sliding_counter_windows_need_not_be_whole_milliseconds() {
+    let clock = ManualClock::new();
+    let window = Duration::from_micros(2_500);
+    let mut counter = SlidingCounter::with_clock(4, window, clock.clone());
+    assert_eq!(
+        counter_burst(&mut counter, 4),
+        4,
+        "a fresh counter of 4 should allow 4"
+    );
+    clock.advance(Duration::from_micros(3_125));
+    let allowed = counter_burst(&mut counter, 10);
+    assert_eq!(
+        allowed, 1,
+        "with windows of 2.5ms, t=3.125ms is 0.625ms (a quarter) into window 1: window 0's 4 \
+         requests weigh 4 x 0.75 = 3, so 1 request fits under 4, but {allowed} passed. Are your \
+         windows (or the time into them) computed in whole milliseconds?"
+    );
+    clock.advance(Duration::from_micros(1_875));
+    let allowed = counter_burst(&mut counter, 10);
+    assert_eq!(
+        allowed, 3,
+        "at t=5ms window 2 begins and window 1's single request weighs fully, so 3 fit under 4, \
+         but {allowed} passed"
     );
 }
 

@@ -159,6 +159,38 @@ fn never_refills_beyond_its_capacity() {
 }
 
 #[test]
+fn a_bucket_refilled_exactly_to_full_saves_no_time() {
+    let clock = ManualClock::new();
+    let mut bucket = TokenBucket::with_clock(3, ms(100), clock.clone());
+    assert!(
+        bucket.try_acquire(),
+        "a fresh bucket of 3 should allow a request"
+    );
+    // The missing token is back at 100ms; at 150ms the bucket has been full for 50ms.
+    clock.advance(ms(150));
+    assert_eq!(
+        burst(&mut bucket, 5),
+        3,
+        "150ms after taking 1 of 3 tokens (1 per 100ms) the bucket is full again: 3 should pass"
+    );
+    clock.advance(ms(50));
+    assert_eq!(
+        burst(&mut bucket, 5),
+        0,
+        "50ms after draining a full bucket (1 token per 100ms) a token was handed out: the \
+         bucket refilled to exactly full at 100ms, and the 50ms it then spent full must not count \
+         towards the next token. Does the case `earned == room` keep the leftover time as if \
+         the bucket were still below capacity?"
+    );
+    clock.advance(ms(50));
+    assert_eq!(
+        burst(&mut bucket, 5),
+        1,
+        "100ms after draining, exactly 1 token should be back"
+    );
+}
+
+#[test]
 fn a_refused_request_takes_nothing() {
     let clock = ManualClock::new();
     let mut bucket = TokenBucket::with_clock(5, SECOND, clock.clone());
@@ -271,6 +303,40 @@ fn a_clock_that_goes_backwards_adds_no_tokens() {
         burst(&mut bucket, 5),
         1,
         "1s of new time after draining should give back exactly 1 token"
+    );
+}
+
+#[test]
+fn retry_after_counts_the_time_the_clock_is_behind() {
+    let clock = ManualClock::new();
+    let mut bucket = TokenBucket::with_clock(5, SECOND, clock.clone());
+    clock.advance(10 * SECOND);
+    assert_eq!(
+        burst(&mut bucket, 5),
+        5,
+        "a full bucket of 5 should allow 5"
+    );
+    clock.rewind(10 * SECOND);
+    assert_eq!(
+        bucket.try_acquire_n(1),
+        Err(AcquireError::RateLimited {
+            retry_after: 11 * SECOND
+        }),
+        "the bucket was drained at +10s and its next token is due at +11s; the clock then stepped \
+         back to +0s, so the wait is 11s, not 1s: does retry_after add the time the clock is \
+         behind the instant your refill counts from?"
+    );
+    clock.advance(11 * SECOND - NANO);
+    assert_eq!(
+        bucket.try_acquire_n(1),
+        Err(AcquireError::RateLimited { retry_after: NANO }),
+        "1ns before the announced time the request must still be refused, 1ns from success"
+    );
+    clock.advance(NANO);
+    assert_eq!(
+        bucket.try_acquire_n(1),
+        Ok(()),
+        "at exactly the announced retry time the request must succeed"
     );
 }
 
