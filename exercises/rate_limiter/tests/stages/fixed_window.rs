@@ -170,6 +170,39 @@ fn windows_are_aligned_on_creation_not_on_the_first_request() {
 }
 
 #[test]
+fn windows_need_not_be_a_whole_number_of_seconds() {
+    // 1.5s, 100ms (0.1 has no exact binary fraction) and 2.5ms, each over 30 boundaries.
+    for window in [ms(1_500), ms(100), Duration::from_micros(2_500)] {
+        let clock = ManualClock::new();
+        let mut limiter = FixedWindow::with_clock(1, window, clock.clone());
+        assert!(
+            limiter.try_acquire(),
+            "a fresh limiter of 1 per {window:?} refused its first request"
+        );
+        for k in 1..=30_u32 {
+            clock.advance(window - NANO);
+            assert!(
+                !limiter.try_acquire(),
+                "with a window of {window:?}, 1ns before boundary {k} (t0 + {:?}) a second \
+                 request of window {} was allowed: do you compute the window index in whole \
+                 seconds or milliseconds, or in floating point? Count whole nanoseconds",
+                window * k - NANO,
+                k - 1
+            );
+            clock.advance(NANO);
+            assert!(
+                limiter.try_acquire(),
+                "with a window of {window:?}, the request at exactly t0 + {:?}, the start of \
+                 window {k}, was refused: do you compute the window index in whole seconds or \
+                 milliseconds, or in floating point (where 0.3 / 0.1 is 2.9999999999999996)? \
+                 Count whole nanoseconds",
+                window * k
+            );
+        }
+    }
+}
+
+#[test]
 fn idle_windows_are_skipped_in_one_step() {
     let clock = ManualClock::new();
     let mut limiter = FixedWindow::with_clock(2, SECOND, clock.clone());
