@@ -130,6 +130,9 @@ struct ClientState {
     done: bool,
 }
 
+/// A message waiting on a held link: its number, its payload and the delays drawn for it.
+type Held<N> = (u64, <N as Node>::Msg, Vec<Tick>);
+
 type Invariant<N> = (String, Box<dyn FnMut(&Sim<N>) -> Result<(), String>>);
 
 /// A simulated cluster of `N` nodes. See the crate documentation for an example.
@@ -145,7 +148,7 @@ pub struct Sim<N: Node> {
     blocked: BTreeSet<(NodeId, NodeId)>,
     /// One-way links whose messages wait ([`Fault::Hold`]), and what they hold, in send order:
     /// the message's number, its payload and the delays drawn for it (two for a duplicate).
-    held: BTreeMap<(NodeId, NodeId), Vec<(u64, N::Msg, Vec<Tick>)>>,
+    held: BTreeMap<(NodeId, NodeId), Vec<Held<N>>>,
     /// One-way links with extra delay ([`Fault::Slow`]).
     slow: BTreeMap<(NodeId, NodeId), Tick>,
     queue: BTreeMap<Key, Event<N>>,
