@@ -307,3 +307,59 @@ fn linearizable_under_partitions_and_crashes() {
         check_linearizable(&sim)
     });
 }
+
+/// Every node but `node`, as one-way links from each of them to `node`.
+fn links_to(sim: &Sim<RaftNode>, node: NodeId) -> Vec<(NodeId, NodeId)> {
+    sim.ids()
+        .iter()
+        .copied()
+        .filter(|id| *id != node)
+        .map(|id| (id, node))
+        .collect()
+}
+
+#[test]
+fn a_retried_request_takes_effect_once_whenever_it_arrives() {
+    // Scripted. (1) A client's Append reaches the leader, which replicates it, but the
+    // followers' acknowledgements are held, so it cannot commit; the client gives up waiting and
+    // sends the same request (same RequestId) to the same leader: now two copies are in the log.
+    // The acknowledgements arrive, both copies commit; only one may take effect. (2) Another
+    // Append reaches the leader and is stored by the followers, whose acknowledgements are held
+    // again; the leader crashes before it can answer. The next leader commits the entry; the
+    // client retries there. It must be answered without appending again.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        let leader = wait_for_leader(&mut sim, 1_000)?;
+        sim.run_for(100)?;
+        let append = |value: &str| RaftRequest::Append {
+            key: "x".into(),
+            value: value.into(),
+        };
+        let acks = links_to(&sim, leader);
+        sim.apply(Fault::Hold(acks.clone()));
+        let first = sim.request(leader, append("a"));
+        sim.run_for(40)?;
+        sim.resend(first, leader);
+        sim.run_for(40)?;
+        sim.apply(Fault::Release(acks.clone()));
+        sim.run_while(sim.now() + 300, |s| s.history().response(first).is_none())?;
+        sim.run_for(50)?;
+        // (2): the answer never comes from the first leader.
+        sim.apply(Fault::Hold(acks));
+        let second = sim.request(leader, append("b"));
+        sim.run_for(40)?;
+        sim.crash(leader);
+        sim.heal();
+        let deadline = sim.now() + 1_500;
+        sim.run_while(deadline, |s| {
+            settled_leader(s).is_none_or(|l| l == leader)
+        })?;
+        let new = wait_for_leader(&mut sim, 100)?;
+        sim.run_for(100)?;
+        sim.resend(second, new);
+        sim.run_while(sim.now() + 300, |s| s.history().response(second).is_none())?;
+        sim.restart(leader);
+        sim.call(new, RaftRequest::Get { key: "x".into() }, 300)?;
+        check_linearizable(&sim)
+    });
+}
