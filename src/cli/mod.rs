@@ -87,13 +87,19 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum DevCommand {
     /// Proves the course is sound: it loads, its ladders follow the rules, every stage fails in
-    /// its start state and passes with its reference solution, solutions pass clippy and rustfmt.
+    /// its start state and passes with its reference solution, solutions pass clippy and rustfmt,
+    /// and the tests kill every mutant and accept every alternative (unless --no-mutants).
     Check(teacher::CheckArgs),
     /// Scaffolds a new track: start crate, a first stage, its reference solution, its entry in
     /// info.toml; sound for `dev check` as it is.
     New(classroom::NewArgs),
-    /// Copies the course for learners: everything but solutions/, .katas/, target/ and .git/.
+    /// Copies the course for learners: everything but solutions/, .katas/, target/ and .git/
+    /// (and the stages' mutants and alternatives).
     Export(classroom::ExportArgs),
+    /// Proves the stages' tests strong: each stage's mutants (plausible wrong solutions, in its
+    /// mutants.toml) must fail them and its alternatives pass; prints a table per stage and the
+    /// course's mutation score; exit code 1 on a survivor or any other failure.
+    Mutants(teacher::MutantsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -156,6 +162,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dev {
             command: DevCommand::Export(args),
         } => classroom::export(course, &args),
+        Command::Dev {
+            command: DevCommand::Mutants(args),
+        } => teacher::mutants(course, &args),
     }
 }
 

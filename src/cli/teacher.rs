@@ -1,4 +1,4 @@
-//! The teacher's and author's commands: `verify` and `dev check`.
+//! The teacher's and author's commands: `verify`, `dev check` and `dev mutants`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use super::runtime;
 use crate::classroom::{self, Reference, StageStatus, VerifyOptions};
 use crate::course::{self, Course};
-use crate::dev::{self, CheckOptions};
+use crate::dev::{self, CheckOptions, mutants};
 use crate::exit_codes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +52,27 @@ pub struct CheckArgs {
     /// Skip clippy and rustfmt on the reference solutions.
     #[arg(long)]
     no_lints: bool,
+    /// Skip the stages' mutants and alternatives (`katas dev mutants`).
+    #[arg(long)]
+    no_mutants: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MutantsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// Only this track.
+    #[arg(long)]
+    track: Option<String>,
+    /// Only this stage, as TRACK/STAGE.
+    #[arg(long, conflicts_with = "track")]
+    stage: Option<String>,
+    #[arg(long, value_enum, default_value_t = MutantsFormat::Text)]
+    format: MutantsFormat,
 }
 
 /// `katas verify`.
@@ -124,6 +145,7 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
         track: args.track.clone(),
         stage: args.stage.clone(),
         no_lints: args.no_lints,
+        no_mutants: args.no_mutants,
     };
     let print = |stage: &dev::StageCheck| {
         let mark = if stage.is_sound() { "ok  " } else { "FAIL" };
@@ -139,7 +161,7 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
             anstream::println!("       {problem}");
         }
     };
-    let report = runtime()?.block_on(dev::check(&course, &options, print))?;
+    let report = runtime()?.block_on(dev::check(&course, &options, &mut print_progress, print))?;
     if report.without_solutions {
         anstream::println!(
             "\nnote: this course has no solutions/ folder (a learners' copy): checked the course, \
@@ -150,12 +172,68 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
     for problem in &report.course_problems {
         anstream::println!("FAIL {problem}");
     }
+    let proven: Vec<mutants::StageResult> = report
+        .stages
+        .iter()
+        .filter_map(|s| s.mutants.clone())
+        .collect();
+    if !proven.is_empty() {
+        let spent = proven.iter().map(|s| s.elapsed_ms).sum();
+        let summary =
+            mutants::MutantsReport::from_stages(proven, std::time::Duration::from_millis(spent));
+        anstream::println!("\nmutants:\n{}", mutants::to_text(&summary).trim_end());
+    }
     let sound = report.stages.iter().filter(|s| s.is_sound()).count();
     anstream::println!(
         "\n{sound} passed, {} failed (of {} stages)",
         report.stages.len() - sound + usize::from(!report.course_problems.is_empty()),
         report.stages.len()
     );
+    Ok(if report.is_sound() {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
+}
+
+/// A progress line on stderr, so a long mutants run shows where it is.
+fn print_progress(at: mutants::Progress<'_>) {
+    if at.position == 0 {
+        anstream::eprintln!(
+            "mutants {}/{}: building the reference ({} variants)",
+            at.track,
+            at.stage,
+            at.total
+        );
+    } else {
+        anstream::eprintln!(
+            "mutants {}/{}: [{}/{}] {}",
+            at.track,
+            at.stage,
+            at.position,
+            at.total,
+            at.name
+        );
+    }
+}
+
+/// `katas dev mutants`.
+pub fn mutants(course: Course, args: &MutantsArgs) -> anyhow::Result<u8> {
+    let options = mutants::MutantsOptions {
+        track: args.track.clone(),
+        stage: args.stage.clone(),
+    };
+    let report = runtime()?.block_on(mutants::mutants(
+        &course,
+        &options,
+        &mut print_progress,
+        |_| {},
+    ))?;
+    let text = match args.format {
+        MutantsFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        MutantsFormat::Text => mutants::to_text(&report),
+    };
+    anstream::stdout().write_all(text.as_bytes())?;
     Ok(if report.is_sound() {
         exit_codes::OK
     } else {

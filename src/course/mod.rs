@@ -9,4 +9,5 @@ mod test_scan;
 pub use concepts::{CONCEPTS, ConceptKind, concept_kind};
 pub use error::{CourseError, Problem};
 pub use load::{COURSE_FORMAT, DEFAULT_TIME_LIMIT, find_root, load};
+pub(crate) use load::{is_identifier, line_of};
 pub use model::{Course, Rung, Stage, StageRef, TestLadder, Track};

@@ -1,10 +1,12 @@
 //! `katas dev check`: proves every stage of a course sound. Its ladders and brief follow the
 //! teaching rules; it fails in its start state (so it cannot be passed without work); it passes
 //! with its reference solution, earlier stages' tests included; the solution is clippy- and
-//! rustfmt-clean.
+//! rustfmt-clean; and (unless told not to) that its tests kill its mutants and accept its
+//! alternatives (`dev mutants`).
 
 use std::time::Duration;
 
+use super::mutants::{self, Progress, StageResult};
 use crate::course::{Course, CourseError, Problem, Track};
 use crate::hints::lint_stage;
 use crate::layout::{self, Base};
@@ -21,6 +23,8 @@ pub struct CheckOptions {
     pub stage: Option<String>,
     /// Skip clippy and rustfmt (for a quick look while writing).
     pub no_lints: bool,
+    /// Skip the mutants and alternatives (`dev mutants`).
+    pub no_mutants: bool,
 }
 
 /// The check of one stage.
@@ -34,6 +38,8 @@ pub struct StageCheck {
     pub solution: Option<Verdict>,
     pub tests: usize,
     pub problems: Vec<String>,
+    /// The stage's mutants and alternatives, when they were run.
+    pub mutants: Option<StageResult>,
 }
 
 impl StageCheck {
@@ -46,6 +52,7 @@ impl StageCheck {
             start: None,
             solution: None,
             tests: 0,
+            mutants: None,
             problems: lint_stage(track, stage)
                 .iter()
                 .map(ToString::to_string)
@@ -75,10 +82,12 @@ impl CheckReport {
     }
 }
 
-/// Checks the chosen stages, calling `on_stage` as each one is done.
+/// Checks the chosen stages, calling `on_stage` as each one is done (and `progress` before each
+/// mutant is built, for a long run's progress line).
 pub async fn check(
     course: &Course,
     options: &CheckOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
     mut on_stage: impl FnMut(&StageCheck),
 ) -> Result<CheckReport, CourseError> {
     let mut report = CheckReport {
@@ -93,7 +102,13 @@ pub async fn check(
             let result = if report.without_solutions {
                 check_stage_without_solutions(course, track, index).await
             } else {
-                check_stage(course, track, index, options).await
+                let mut result = check_stage(course, track, index, options).await;
+                if !options.no_mutants && result.solution == Some(Verdict::Passed) {
+                    let proven = mutants::prove_stage(course, track, index, progress).await;
+                    result.problems.extend(proven.failures());
+                    result.mutants = Some(proven);
+                }
+                result
             };
             on_stage(&result);
             report.stages.push(result);

@@ -2,7 +2,9 @@
 //!
 //! Everything is copied but `solutions/` (the answers), `.katas/` (the teacher's own progress,
 //! backups and build folder), `target/` (build output, at any depth) and `.git/` (whose history
-//! holds the solutions too). The copy still loads, and `katas verify` works in it.
+//! holds the solutions too), nor the stages' mutants and alternatives (`mutants.toml`, `mutants/`,
+//! `alternatives/`: patches against the solutions, so they reveal them). The copy still loads,
+//! and `katas verify` works in it.
 //!
 //! A course is untrusted input, so the export never follows a symbolic link (a link could make it
 //! copy a file from outside the course) and copies only plain files and folders; it refuses to
@@ -12,6 +14,7 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use super::mutants;
 use crate::course::{self, Course, CourseError};
 use crate::fsutil::{copy_tree, list_files};
 
@@ -133,7 +136,8 @@ pub fn export_without_solutions(course: &Course, dest: &Path) -> Result<Export, 
         source,
     };
     let mut not_plain = Vec::new();
-    let files = scan(&root, Path::new(""), &mut not_plain).map_err(copy_error)?;
+    let revealing = revealing_paths(course);
+    let files = scan(&root, Path::new(""), &revealing, &mut not_plain).map_err(copy_error)?;
     if !not_plain.is_empty() {
         return Err(ExportError::NotPlain { paths: not_plain });
     }
@@ -152,7 +156,7 @@ pub fn export_without_solutions(course: &Course, dest: &Path) -> Result<Export, 
             let _ = fs::remove_dir_all(&target);
         }
     };
-    if let Err(err) = copy(&root, &target) {
+    if let Err(err) = copy(&root, &target).and_then(|()| remove_all(&target, &revealing)) {
         undo();
         return Err(copy_error(err));
     }
@@ -207,8 +211,40 @@ fn resolve(dir: &Path) -> PathBuf {
     out
 }
 
+/// The stage files that reveal the solutions (mutants and alternatives are patches against
+/// them), relative to the course root: left out of the copy.
+fn revealing_paths(course: &Course) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for track in &course.tracks {
+        for stage in &track.stages {
+            let dir = Path::new("course").join(&track.id).join(&stage.id);
+            paths.push(dir.join(mutants::MANIFEST));
+            paths.extend(mutants::PATCH_FOLDERS.iter().map(|f| dir.join(f)));
+        }
+    }
+    paths
+}
+
+/// Removes these files or folders (relative to `root`) where they exist.
+fn remove_all(root: &Path, relative: &[PathBuf]) -> io::Result<()> {
+    for path in relative {
+        let path = root.join(path);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path)?,
+            Ok(_) => fs::remove_file(&path)?,
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Counts the files to copy, and collects every entry that is not a plain file or folder.
-fn scan(root: &Path, relative: &Path, not_plain: &mut Vec<PathBuf>) -> io::Result<usize> {
+fn scan(
+    root: &Path,
+    relative: &Path,
+    left_out: &[PathBuf],
+    not_plain: &mut Vec<PathBuf>,
+) -> io::Result<usize> {
     let mut files = 0;
     for entry in fs::read_dir(root.join(relative))? {
         let entry = entry?;
@@ -220,9 +256,12 @@ fn scan(root: &Path, relative: &Path, not_plain: &mut Vec<PathBuf>) -> io::Resul
             continue;
         }
         let path = relative.join(&name);
+        if left_out.contains(&path) {
+            continue;
+        }
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            files += scan(root, &path, not_plain)?;
+            files += scan(root, &path, left_out, not_plain)?;
         } else if kind.is_file() {
             files += 1;
         } else {

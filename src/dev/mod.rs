@@ -1,7 +1,8 @@
-//! Course authoring: proving a course sound (`dev check`).
+//! Course authoring: proving a course sound (`dev check`), its tests strong (`dev mutants`).
 
 mod check;
 mod export;
+pub mod mutants;
 mod new;
 
 pub use check::{CheckOptions, CheckReport, StageCheck, check};

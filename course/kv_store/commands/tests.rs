@@ -167,6 +167,16 @@ fn missing_arguments_are_reported() {
              {err:?}"
         );
     }
+    // Two different mistakes: a SET with no key and a SET with no value must say which.
+    let (no_key, no_value) = (
+        parse_err("SET").to_string(),
+        parse_err("SET key").to_string(),
+    );
+    assert_ne!(
+        no_key, no_value,
+        "\"SET\" lacks its key and \"SET key\" lacks its value: their messages should say \
+         which argument is missing, but both were {no_key:?}"
+    );
 }
 
 #[test]
@@ -179,6 +189,12 @@ fn extra_arguments_are_reported() {
              (silently ignoring the extra words hides the user's mistake), but was {err:?}"
         );
     }
+    let message = parse_err("get a  bravo  charlie").to_string();
+    assert!(
+        message.contains("bravo") && message.contains("charlie"),
+        "the error for \"get a  bravo  charlie\" should name every extra argument (\"bravo\" and \
+         \"charlie\"), so the user sees all that is wrong, but was {message:?}"
+    );
 }
 
 #[test]

@@ -453,3 +453,131 @@ fn a_seeded_mix_with_compactions_reopens_and_crashes_matches_a_model() {
         "after the seeded run the directory holds {size} bytes, more than the bound {bound}"
     );
 }
+
+#[test]
+fn a_store_reopened_full_of_garbage_is_compacted_by_its_next_write() {
+    const THRESHOLD: u64 = 16 * 1024;
+    let dir = temp_dir();
+    let mut model = BTreeMap::new();
+    // A first session that never compacts leaves about 1 MB of overwritten values behind.
+    let mut store = open_with(dir.path(), u64::MAX);
+    for version in 0..1000 {
+        set(&mut store, "hot", &value("hot", version, 1000));
+    }
+    model.insert("hot".to_owned(), value("hot", 999, 1000));
+    drop(store);
+
+    // The next session counts that garbage while it replays, so its first write compacts.
+    let mut store = open_with(dir.path(), THRESHOLD);
+    set(&mut store, "cold", &value("cold", 0, 100));
+    model.insert("cold".to_owned(), value("cold", 0, 100));
+    check_all(
+        &store,
+        &model,
+        &[],
+        "after reopening a store full of garbage",
+    );
+    let size = dir_size(dir.path());
+    let bound = size_bound(&model, THRESHOLD);
+    assert!(
+        size <= bound,
+        "the store was reopened with about 1 MB of stale records and a threshold of {THRESHOLD} \
+         bytes, then written to, but its directory still holds {size} bytes (at most {bound} \
+         expected): does replay count the stale bytes it finds, or does the count start at zero \
+         on every open?"
+    );
+}
+
+#[test]
+fn removed_values_count_as_stale() {
+    const THRESHOLD: u64 = 16 * 1024;
+    let dir = temp_dir();
+    let mut store = open_with(dir.path(), THRESHOLD);
+    for i in 0..300 {
+        let key = format!("big-{}", i % 5);
+        set(&mut store, &key, &value(&key, i, 4000));
+        remove(&mut store, &key);
+    }
+    let absent: Vec<String> = (0..5).map(|i| format!("big-{i}")).collect();
+    check_all(
+        &store,
+        &BTreeMap::new(),
+        &absent,
+        "after 300 sets and removes",
+    );
+    let size = dir_size(dir.path());
+    let bound = size_bound(&BTreeMap::new(), THRESHOLD);
+    assert!(
+        size <= bound,
+        "300 values of 4 kB were each set and removed with a threshold of {THRESHOLD} bytes, yet \
+         the directory holds {size} bytes (at most {bound} expected): when a key is removed, does \
+         the value it had count as stale, not only the removal marker?"
+    );
+}
+
+/// The store's files (name and bytes), to put back what a compaction deleted.
+fn snapshot(dir: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => panic!("cannot list {}: {err}", dir.display()),
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| match fs::read(entry.path()) {
+            Ok(bytes) => (entry.file_name(), bytes),
+            Err(err) => panic!("cannot read {}: {err}", entry.path().display()),
+        })
+        .collect()
+}
+
+#[test]
+fn a_crash_before_old_files_are_deleted_replays_right_past_nine_compactions() {
+    let dir = temp_dir();
+    let mut store = open_with(dir.path(), u64::MAX);
+    let mut model = BTreeMap::new();
+    let mut version = 0;
+    let mut write = |store: &mut LogStore, model: &mut BTreeMap<String, String>| {
+        version += 1;
+        for key in ["a", "b", "c"] {
+            let key = format!("{key}{}", version % 2);
+            set(store, &key, &value(&key, version, 200));
+            model.insert(key.clone(), value(&key, version, 200));
+        }
+    };
+    // Two compactions a round, 20 in all: the files pass from one digit to two on the way.
+    for round in 1..=10 {
+        write(&mut store, &mut model);
+        // The process dies after the compacted file took its name, before any older file was
+        // deleted: every file from before the compaction is back beside the new one.
+        let before = snapshot(dir.path());
+        compact(&mut store);
+        crash(store);
+        for (name, bytes) in before {
+            let path = dir.path().join(&name);
+            if !path.exists()
+                && let Err(err) = fs::write(&path, bytes)
+            {
+                panic!("cannot restore {}: {err}", path.display());
+            }
+        }
+        store = open_with(dir.path(), u64::MAX);
+        let when = format!(
+            "round {round}: after a compaction cut short by a crash before the old files were \
+             deleted, and a reopen (are the files replayed, and the next one named, in numeric \
+             order: is 10 after 9?)"
+        );
+        check_all(&store, &model, &[], &when);
+
+        // Then a compaction that runs to its end.
+        write(&mut store, &mut model);
+        compact(&mut store);
+        drop(store);
+        store = open_with(dir.path(), u64::MAX);
+        let when = format!(
+            "round {round}: after a complete compaction that followed it, and a reopen (are the \
+             files replayed, and the next one named, in numeric order: is 10 after 9?)"
+        );
+        check_all(&store, &model, &[], &when);
+    }
+}

@@ -359,3 +359,96 @@ fn readers_see_each_key_s_values_in_order_while_writers_and_compactions_run() {
         }
     }
 }
+
+#[test]
+fn threads_removing_one_key_get_its_value_exactly_once() {
+    const ROUNDS: usize = 3000;
+    let dir = temp_dir();
+    let mut store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!("LogStore::open failed: {err}"),
+    };
+    for round in 0..ROUNDS {
+        set(
+            &mut store,
+            &format!("key-{round}"),
+            &format!("value-{round}"),
+        );
+    }
+    let barrier = Barrier::new(THREADS);
+    // Round after round, every thread removes the same key at the same moment.
+    let taken: Vec<Vec<bool>> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let mut store = store.clone();
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    (0..ROUNDS)
+                        .map(|round| {
+                            barrier.wait();
+                            match store.remove(&format!("key-{round}")) {
+                                Ok(value) => value.is_some(),
+                                Err(err) => panic!("remove(\"key-{round}\") failed: {err}"),
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(join).collect()
+    });
+    for round in 0..ROUNDS {
+        let winners = taken.iter().filter(|t| t[round]).count();
+        assert_eq!(
+            winners, 1,
+            "{THREADS} threads removed \"key-{round}\" at once and {winners} of them got its \
+             value: exactly one remove can take a value. Is the key looked up before the lock \
+             that serialises changes is taken (check, then act)?"
+        );
+    }
+}
+
+#[test]
+fn racing_writers_of_one_key_leave_the_index_in_log_order() {
+    const ROUNDS: usize = 1500;
+    let dir = temp_dir();
+    // No compaction here: it would rewrite the log from the index and hide a disagreement.
+    let store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!("LogStore::open failed: {err}"),
+    };
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let mut store = store.clone();
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    for round in 0..ROUNDS {
+                        barrier.wait();
+                        set(&mut store, &format!("key-{round}"), &format!("thread {t}"));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(join);
+    });
+    let before: Vec<Option<String>> = (0..ROUNDS)
+        .map(|round| get(&store, &format!("key-{round}")))
+        .collect();
+    drop(store);
+    let store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!("reopening the store failed: {err}"),
+    };
+    for (round, expected) in before.iter().enumerate() {
+        let key = format!("key-{round}");
+        let got = get(&store, &key);
+        assert_eq!(
+            &got, expected,
+            "{THREADS} threads set {key:?} at once; it read {expected:?} before a reopen and \
+             {got:?} after: the index must end on the record that is last in the log. Is the \
+             index updated after the lock that orders the appends was released?"
+        );
+    }
+}

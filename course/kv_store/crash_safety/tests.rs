@@ -483,3 +483,206 @@ fn reopening_a_recovered_store_twice_changes_nothing() {
         );
     }
 }
+
+/// 20 keys, then `target` with `target_value`, then 20 more keys, in a closed store; returns the
+/// model of the 40 other keys.
+fn store_with_a_target(dir: &Path, target_value: &str) -> BTreeMap<String, String> {
+    let mut store = open(dir);
+    let mut model = BTreeMap::new();
+    for i in 0..20 {
+        let key = format!("before-{i:02}");
+        set(&mut store, &key, &value_for(&key));
+        model.insert(key.clone(), value_for(&key));
+    }
+    set(&mut store, "target", target_value);
+    for i in 0..20 {
+        let key = format!("after-{i:02}");
+        set(&mut store, &key, &value_for(&key));
+        model.insert(key.clone(), value_for(&key));
+    }
+    drop(store);
+    model
+}
+
+/// Opens a damaged store: the damage must be `KvError::Corrupt` at `open`, or at `get("target")`
+/// with every other key intact; `target` may keep `intact` (the damage missed what it guards).
+fn expect_damage_reported(
+    dir: &Path,
+    model: &BTreeMap<String, String>,
+    intact: Option<&str>,
+    what: &str,
+) {
+    let store = match LogStore::open(dir) {
+        Err(KvError::Corrupt { .. }) => return,
+        Err(other) => panic!(
+            "{what}: open should fail with KvError::Corrupt, or succeed and report the damage \
+             at get, but it failed with another error: {other}"
+        ),
+        Ok(store) => store,
+    };
+    for (key, expected) in model {
+        assert_eq!(
+            store.get(key).ok().flatten().as_ref(),
+            Some(expected),
+            "{what}: open succeeded, so every other record (before and after the damage) must \
+             still be there, but {key:?} was not: was everything after the damage dropped as if \
+             it were a torn tail?"
+        );
+    }
+    match store.get("target") {
+        Err(KvError::Corrupt { .. }) => {}
+        Ok(Some(value)) if Some(value.as_str()) == intact => {}
+        other => panic!(
+            "{what}: open succeeded, and get(\"target\") returned {other:?}: a damaged record must \
+             be reported as KvError::Corrupt, never skipped or returned"
+        ),
+    }
+}
+
+#[test]
+fn a_damaged_record_header_in_the_middle_is_an_error_never_a_torn_tail() {
+    let dir = temp_dir();
+    let target_value = "TARGET-bcdefghijklmnopqrstuvwxyz-TARGET";
+    let model = store_with_a_target(dir.path(), target_value);
+    let (file, value_at) = find_bytes(dir.path(), target_value.as_bytes());
+    let previous = value_for("before-19");
+    let (previous_file, previous_at) = find_bytes(dir.path(), previous.as_bytes());
+    assert_eq!(
+        previous_file, file,
+        "the test expects the records of one session in one file"
+    );
+    // Between the end of the previous value and the start of this one lie the framing of the
+    // record of "target" (its lengths, its checksums) and its key: flip each byte in turn.
+    let framing = previous_at + previous.len()..value_at;
+    let copies = temp_dir();
+    for at in framing {
+        let copy = copies.path().join(format!("flipped-at-{at}"));
+        copy_dir(dir.path(), &copy);
+        let damaged = copy.join(file.strip_prefix(dir.path()).unwrap_or(&file));
+        flip_byte(&damaged, at);
+        expect_damage_reported(
+            &copy,
+            &model,
+            Some(target_value),
+            &format!(
+                "a byte was flipped at offset {at} of {}, in the framing of a record in the \
+                 middle of the log (its header: lengths, checksum, key)",
+                file.display()
+            ),
+        );
+    }
+}
+
+#[test]
+fn zeros_in_the_middle_of_the_log_are_damage_not_a_torn_tail() {
+    let dir = temp_dir();
+    let target_value = "TARGET-bcdefghijklmnopqrstuvwxyz-TARGET";
+    let model = store_with_a_target(dir.path(), target_value);
+    let (file, value_at) = find_bytes(dir.path(), target_value.as_bytes());
+    let previous = value_for("before-19");
+    let (_, previous_at) = find_bytes(dir.path(), previous.as_bytes());
+    // The whole record of "target" (framing, key and value) becomes zeros, as a lost disk block
+    // would; 20 intact records follow it.
+    let mut bytes = match fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(err) => panic!("cannot read {}: {err}", file.display()),
+    };
+    bytes[previous_at + previous.len()..value_at + target_value.len()].fill(0);
+    if let Err(err) = fs::write(&file, &bytes) {
+        panic!("cannot write {}: {err}", file.display());
+    }
+    expect_damage_reported(
+        dir.path(),
+        &model,
+        None,
+        "the record of \"target\", in the middle of the log, was overwritten with zeros",
+    );
+}
+
+#[test]
+fn a_complete_last_record_with_a_bad_checksum_is_dropped_as_torn() {
+    let dir = temp_dir();
+    let (mut store, model) = populated_store(dir.path());
+    let last_value = "LAST-bcdefghijklmnopqrstuvwxyz-LAST";
+    set(&mut store, "last", last_value);
+    crash(store);
+    // The file grew to the record's full length, but its bytes did not all reach the disk.
+    let (file, at) = find_bytes(dir.path(), last_value.as_bytes());
+    flip_byte(&file, at + last_value.len() / 2);
+    let mut store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!(
+            "the last record of the newest log file has its full length but a bad checksum: an \
+             append the crash interrupted, so open should drop it, but it failed: {err}"
+        ),
+    };
+    check_after_torn_tail(
+        &store,
+        &model,
+        "last",
+        &[None],
+        "after the last record's checksum failed",
+    );
+    set(&mut store, "next", "written after recovery");
+    drop(store);
+    let store = open(dir.path());
+    check_after_torn_tail(
+        &store,
+        &model,
+        "last",
+        &[None],
+        "after a write and a reopen",
+    );
+    assert_eq!(
+        get(&store, "next").as_deref(),
+        Some("written after recovery"),
+        "a write made after dropping the bad last record must survive a reopen: was it appended \
+         after the bad bytes instead of in their place?"
+    );
+}
+
+#[test]
+fn a_zero_filled_tail_is_dropped_as_torn() {
+    let dir = temp_dir();
+    let (mut store, mut model) = populated_store(dir.path());
+    let before = file_sizes(dir.path());
+    set(&mut store, "last", "written last");
+    model.insert("last".to_owned(), "written last".to_owned());
+    crash(store);
+    // After a power cut the file may have grown by whole blocks of zeros that the data never
+    // reached.
+    let (file, _) = grown_file(&before, &file_sizes(dir.path()));
+    let result = OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(&[0; 4096])
+        });
+    if let Err(err) = result {
+        panic!("cannot extend {}: {err}", file.display());
+    }
+    let mut store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!(
+            "the newest log file ends in 4096 zero bytes after its last complete record, as a \
+             power cut can leave it: open should drop them as a torn tail, but it failed: {err}"
+        ),
+    };
+    for (key, expected) in &model {
+        assert_eq!(
+            get(&store, key).as_ref(),
+            Some(expected),
+            "{key:?} was written before the zero-filled tail and must be intact"
+        );
+    }
+    set(&mut store, "next", "written after recovery");
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(
+        get(&store, "next").as_deref(),
+        Some("written after recovery"),
+        "a write made after dropping the zero-filled tail must survive a reopen: were the zeros \
+         cut off the file before new records were appended?"
+    );
+}

@@ -231,7 +231,8 @@ fn engine_names_parse_and_display() {
 
 #[test]
 fn an_unknown_engine_name_is_an_error_that_names_it() {
-    for name in ["sled", "logs"] {
+    // Names are exact: no case folding, no prefixes...
+    for name in ["sled", "logs", "Log", "MEMORY", "mem"] {
         match name.parse::<EngineKind>() {
             Ok(kind) => panic!("{name:?} is not an engine name but parsed as {kind:?}"),
             Err(err) => {
@@ -241,6 +242,12 @@ fn an_unknown_engine_name_is_an_error_that_names_it() {
                     "the error for the unknown engine {name:?} should name it, but was {message:?}"
                 );
             }
+        }
+    }
+    // ... and no trimming: whitespace is part of the name, and the empty name is no name.
+    for name in [" log", "log\n", "memory ", ""] {
+        if let Ok(kind) = name.parse::<EngineKind>() {
+            panic!("{name:?} is not an engine name (names are exact) but parsed as {kind:?}");
         }
     }
 }
@@ -298,6 +305,12 @@ fn the_memory_engine_chosen_at_run_time_does_not_persist() {
     assert_eq!(
         files, 0,
         "the memory engine should not write anything to the directory it was given"
+    );
+    assert!(
+        !store_dir.exists(),
+        "open_engine(Memory, dir) should not touch dir at all, but {} was created: only the log \
+         engine needs a directory",
+        store_dir.display()
     );
 }
 

@@ -173,6 +173,23 @@ fn keys_are_compared_exactly() {
         None,
         "\"ke\" was never set: a prefix is not a match"
     );
+    // No fallback either: a key that was never set has no value, whatever its case.
+    assert_eq!(
+        store.get("Key"),
+        None,
+        "\"Key\" was never set (only \"key\" and \"KEY\"), so get(\"Key\") should be None: \
+         does get fall back to a case-insensitive match when the exact key is missing?"
+    );
+    assert_eq!(
+        store.remove("kEY"),
+        None,
+        "\"kEY\" was never set, so remove(\"kEY\") should be None and remove nothing"
+    );
+    assert_eq!(
+        (store.get("key"), store.get("KEY")),
+        (Some(s("lower")), Some(s("upper"))),
+        "removing a key that was never set must leave \"key\" and \"KEY\" as they were"
+    );
 }
 
 #[test]

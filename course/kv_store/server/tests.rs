@@ -7,11 +7,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use kv_store::{LogStore, serve};
+use kv_store::{EngineKind, KvError, KvStore, KvsEngine, LogStore, serve};
 use redis::Value;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -39,6 +39,11 @@ impl TestServer {
             Ok(store) => store,
             Err(err) => panic!("LogStore::open failed: {err}"),
         };
+        TestServer::serving(dir, store)
+    }
+
+    /// A server of `engine`; `dir` is kept for the test's own use.
+    fn serving<E: KvsEngine + Clone + Send + Sync + 'static>(dir: TempDir, store: E) -> TestServer {
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -104,6 +109,26 @@ impl TestServer {
             panic!("setting up the raw socket failed: {err}");
         }
         stream
+    }
+
+    /// Sends the shutdown signal, without waiting for `serve` to return.
+    fn signal_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Waits (at most 10 s) until the server refuses new connections: it has seen the shutdown.
+    fn wait_until_refusing(&self) {
+        let deadline = Instant::now() + TIMEOUT;
+        while TcpStream::connect(self.addr).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "10 s after the shutdown signal the server still accepts connections: does serve \
+                 stop accepting (drop the listener) as soon as the shutdown future completes?"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Triggers the shutdown and waits (at most 10 s) for `serve` to return `Ok`.
@@ -472,4 +497,239 @@ fn a_client_that_disconnects_mid_request_does_not_disturb_others() {
         panic!("PING on a fresh connection got no full reply: {err}");
     }
     assert_eq!(&reply, b"+PONG\r\n", "PING on a fresh connection");
+}
+
+/// An engine for the tests: an in-memory store whose every operation on the key "fail" fails
+/// (with a real `KvError`), and whose `set` of the key "slow" waits until the test opens a gate.
+#[derive(Clone, Default)]
+struct TestEngine {
+    store: Arc<Mutex<KvStore>>,
+    gate: Arc<Gate>,
+}
+
+/// Where a `set` of "slow" waits: (a set is waiting, the gate is open).
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Called by the engine: says it is waiting, then waits for the gate.
+    fn pass(&self) {
+        let mut state = self.lock();
+        state.0 = true;
+        self.changed.notify_all();
+        while !state.1 {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Called by the test: waits (at most 10 s) until a `set` of "slow" is waiting at the gate.
+    fn wait_for_a_request(&self) {
+        let mut state = self.lock();
+        while !state.0 {
+            let (next, timeout) = self
+                .changed
+                .wait_timeout(state, TIMEOUT)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            assert!(
+                !timeout.timed_out(),
+                "SET slow was sent, but the server did not call the engine's set within 10 s"
+            );
+            state = next;
+        }
+    }
+
+    fn open(&self) {
+        self.lock().1 = true;
+        self.changed.notify_all();
+    }
+}
+
+/// A real `KvError`, whatever its variants: the error of parsing an unknown engine name.
+fn engine_error() -> KvError {
+    match "no-such-engine".parse::<EngineKind>() {
+        Err(err) => err,
+        Ok(kind) => panic!("\"no-such-engine\" parsed as the engine {kind:?}"),
+    }
+}
+
+impl KvsEngine for TestEngine {
+    fn set(&mut self, key: String, value: String) -> kv_store::Result<()> {
+        match key.as_str() {
+            "fail" => return Err(engine_error()),
+            "slow" => self.gate.pass(),
+            _ => {}
+        }
+        let mut store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        store.set(key, value);
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> kv_store::Result<Option<String>> {
+        if key == "fail" {
+            return Err(engine_error());
+        }
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(store.get(key))
+    }
+
+    fn remove(&mut self, key: &str) -> kv_store::Result<Option<String>> {
+        if key == "fail" {
+            return Err(engine_error());
+        }
+        let mut store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(store.remove(key))
+    }
+}
+
+fn test_engine_server() -> (TestServer, TestEngine) {
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(err) => panic!("the test could not create a temporary directory: {err}"),
+    };
+    let engine = TestEngine::default();
+    (TestServer::serving(dir, engine.clone()), engine)
+}
+
+#[test]
+fn ping_with_a_message_echoes_it() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let reply = query(&mut con, redis::cmd("PING").arg("hello world"));
+    assert_eq!(
+        reply,
+        Value::BulkString(b"hello world".to_vec()),
+        "PING with a message should reply the message as a bulk string, as Redis does"
+    );
+    let result = redis::cmd("PING")
+        .arg("a")
+        .arg("b")
+        .query::<Value>(&mut con);
+    assert!(
+        result.is_err(),
+        "PING with two arguments is the wrong number of arguments, an error, but was {result:?}"
+    );
+}
+
+#[test]
+fn set_with_extra_arguments_is_an_error_and_sets_nothing() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let result = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .arg("EX")
+        .arg("10")
+        .query::<Value>(&mut con);
+    assert!(
+        result.is_err(),
+        "SET k v EX 10 has arguments this server does not support: it should be an error, not \
+         a SET that ignores them, but was {result:?}"
+    );
+    assert_eq!(
+        get(&mut con, "k"),
+        None,
+        "a SET answered with an error must not have stored anything"
+    );
+}
+
+#[test]
+fn keys_and_values_that_are_not_utf8_are_rejected() {
+    let server = TestServer::start();
+    let mut stream = server.raw();
+    write_all(
+        &mut stream,
+        b"*3\r\n$3\r\nSET\r\n$2\r\nk\xff\r\n$1\r\nv\r\n",
+    );
+    let mut reader = BufReader::new(&mut stream);
+    let reply = read_line(&mut reader, "SET with a key that is not UTF-8");
+    assert!(
+        reply.starts_with('-'),
+        "a SET whose key is not valid UTF-8 should get an error reply, but got {reply:?}"
+    );
+    let mut con = server.client();
+    assert_eq!(
+        get(&mut con, "k\u{fffd}"),
+        None,
+        "the invalid key must not have been stored under a lossy conversion of it"
+    );
+}
+
+#[test]
+fn an_engine_error_is_an_error_reply_and_the_connection_carries_on() {
+    let (server, _engine) = test_engine_server();
+    let mut con = server.client();
+    for (what, cmd) in [
+        ("SET fail 1", redis::cmd("SET").arg("fail").arg("1").clone()),
+        ("GET fail", redis::cmd("GET").arg("fail").clone()),
+        ("DEL fail", redis::cmd("DEL").arg("fail").clone()),
+    ] {
+        let result = cmd.query::<Value>(&mut con);
+        assert!(
+            result.is_err(),
+            "the engine failed on {what}: the reply should be an error (-ERR ...), but was \
+             {result:?}"
+        );
+        let pong = redis::cmd("PING").query::<Value>(&mut con);
+        assert_eq!(
+            pong.ok(),
+            Some(Value::SimpleString("PONG".to_owned())),
+            "after the engine failed on {what}, the same connection should keep working: an \
+             engine error is a reply, never a crash or a closed connection"
+        );
+    }
+    set(&mut con, "ok", "1");
+    assert_eq!(get(&mut con, "ok").as_deref(), Some("1"));
+}
+
+#[test]
+fn shutdown_lets_a_request_in_flight_finish_and_reply() {
+    let (mut server, engine) = test_engine_server();
+    let mut stream = server.raw();
+    write_all(
+        &mut stream,
+        b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$5\r\nvalue\r\n",
+    );
+    // The SET is inside the engine when the shutdown comes.
+    engine.gate.wait_for_a_request();
+    server.signal_shutdown();
+    server.wait_until_refusing();
+    engine.gate.open();
+    let mut reader = BufReader::new(&mut stream);
+    let reply = read_line(&mut reader, "a SET in flight during the shutdown");
+    assert_eq!(
+        reply, "+OK\r\n",
+        "a request being executed when the shutdown came must finish and send its reply before \
+         its connection closes"
+    );
+    server.stop();
+    let store = engine
+        .store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    assert_eq!(
+        store.get("slow").as_deref(),
+        Some("value"),
+        "the SET in flight was executed"
+    );
 }
