@@ -351,9 +351,7 @@ fn a_retried_request_takes_effect_once_whenever_it_arrives() {
         sim.crash(leader);
         sim.heal();
         let deadline = sim.now() + 1_500;
-        sim.run_while(deadline, |s| {
-            settled_leader(s).is_none_or(|l| l == leader)
-        })?;
+        sim.run_while(deadline, |s| settled_leader(s).is_none_or(|l| l == leader))?;
         let new = wait_for_leader(&mut sim, 100)?;
         sim.run_for(100)?;
         sim.resend(second, new);

@@ -245,7 +245,11 @@ fn votes_survive_crashes() {
 
 /// The nodes other than `leader`, in order.
 fn others(sim: &Sim<RaftNode>, leader: NodeId) -> Vec<NodeId> {
-    sim.ids().iter().copied().filter(|id| *id != leader).collect()
+    sim.ids()
+        .iter()
+        .copied()
+        .filter(|id| *id != leader)
+        .collect()
 }
 
 #[test]
@@ -269,13 +273,16 @@ fn a_voter_that_restarts_never_votes_twice_in_a_term() {
         sim.apply(Fault::Hold(vec![(voter, a), (voter, b)]));
         // The first candidate's request arrives: the voter moves to its term.
         let deadline = sim.now() + 600;
-        sim.run_while(deadline, |s| s.node(voter).is_some_and(|n| n.term() == term))?;
+        sim.run_while(deadline, |s| {
+            s.node(voter).is_some_and(|n| n.term() == term)
+        })?;
         let candidate_term = sim.node(voter).map_or(0, RaftNode::term);
         sim.crash(voter);
         sim.restart(voter);
         // Both candidates reach that term; the second one's request reaches the restarted voter.
         let deadline = sim.now() + 600;
-        let reached = |s: &Sim<RaftNode>, id| s.node(id).is_some_and(|n| n.term() >= candidate_term);
+        let reached =
+            |s: &Sim<RaftNode>, id| s.node(id).is_some_and(|n| n.term() >= candidate_term);
         sim.run_while(deadline, |s| !(reached(s, a) && reached(s, b)))?;
         sim.run_for(20)?;
         sim.heal();
@@ -299,7 +306,10 @@ fn a_leader_steps_down_on_a_reply_with_a_higher_term() {
         sim.run_while(deadline, |s| {
             !s.nodes_up().any(|(id, n)| id != old && n.is_leader())
         })?;
-        let Some(new) = sim.nodes_up().find(|(id, n)| *id != old && n.is_leader()).map(|(id, _)| id)
+        let Some(new) = sim
+            .nodes_up()
+            .find(|(id, n)| *id != old && n.is_leader())
+            .map(|(id, _)| id)
         else {
             return Err(sim.fail(
                 "the majority replaces a cut-off leader",
@@ -349,7 +359,9 @@ fn a_vote_from_an_earlier_term_is_not_counted() {
         sim.apply(Fault::Cut(vec![(a, b)]));
         sim.apply(Fault::Hold(vec![(voter, a), (voter, b)]));
         let deadline = sim.now() + 600;
-        sim.run_while(deadline, |s| s.node(voter).is_some_and(|n| n.term() == term))?;
+        sim.run_while(deadline, |s| {
+            s.node(voter).is_some_and(|n| n.term() == term)
+        })?;
         let voted_in = sim.node(voter).map_or(0, RaftNode::term);
         sim.apply(Fault::Block(vec![(a, voter), (b, voter)]));
         let deadline = sim.now() + 1_000;

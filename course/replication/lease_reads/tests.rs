@@ -451,7 +451,9 @@ fn a_new_leader_reads_only_once_its_own_entry_is_committed() {
         if answer != Some(RaftResponse::Done) {
             return Err(sim.fail(
                 "a leader with a majority commits",
-                format!("Put x=2 to {old}, which reaches 2 of 4 followers, was answered {answer:?}"),
+                format!(
+                    "Put x=2 to {old}, which reaches 2 of 4 followers, was answered {answer:?}"
+                ),
             ));
         }
         let more: Vec<_> = (0..150)

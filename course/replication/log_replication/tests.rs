@@ -371,7 +371,10 @@ fn all_but(sim: &Sim<RaftNode>, these: &[NodeId]) -> Vec<NodeId> {
 
 /// Cuts `node` off from every other node by cutting its links (on top of any partition).
 fn cut_off(sim: &mut Sim<RaftNode>, node: NodeId) {
-    let links = all_but(sim, &[node]).into_iter().map(|o| (node, o)).collect();
+    let links = all_but(sim, &[node])
+        .into_iter()
+        .map(|o| (node, o))
+        .collect();
     sim.apply(Fault::Cut(links));
 }
 
@@ -383,17 +386,19 @@ fn wait_for_leader_among(
     within: Tick,
 ) -> Result<NodeId, Failure> {
     let leader = |s: &Sim<RaftNode>| {
-        among
-            .iter()
-            .copied()
-            .find(|id| s.node(*id).is_some_and(|n| n.is_leader() && n.term() > above))
+        among.iter().copied().find(|id| {
+            s.node(*id)
+                .is_some_and(|n| n.is_leader() && n.term() > above)
+        })
     };
     let deadline = sim.now() + within;
     sim.run_while(deadline, |s| leader(s).is_none())?;
     leader(sim).ok_or_else(|| {
         sim.fail(
             "a leader is elected",
-            format!("none of {among:?} became leader of a term above {above} within {within} ticks"),
+            format!(
+                "none of {among:?} became leader of a term above {above} within {within} ticks"
+            ),
         )
     })
 }
@@ -491,7 +496,9 @@ fn a_follower_drops_its_conflicting_suffix() {
         if sim.history().response(proposal).is_none() {
             return Err(sim.fail(
                 "a leader with a majority commits",
-                format!("{x} leads {x}, {m} and {f}, yet Propose(100) was not committed in 600 ticks"),
+                format!(
+                    "{x} leads {x}, {m} and {f}, yet Propose(100) was not committed in 600 ticks"
+                ),
             ));
         }
         sim.run_for(60)?;

@@ -328,7 +328,14 @@ fn a_deposed_primary_cannot_write_through_the_backups() {
     seeds(3).check(|seed| {
         let mut sim = Sim::<PbNode>::new(seed, Config::new(3));
         let why = "the primary serves puts";
-        expect(&mut sim, N0, put("x", "a"), Some(PbResponse::PutOk), 200, why)?;
+        expect(
+            &mut sim,
+            N0,
+            put("x", "a"),
+            Some(PbResponse::PutOk),
+            200,
+            why,
+        )?;
         sim.run_for(50)?;
         let promoted = sim.call(N1, PbRequest::Promote { backups: vec![N2] }, 100)?;
         if promoted != Some(PbResponse::Promoted) {
@@ -342,7 +349,14 @@ fn a_deposed_primary_cannot_write_through_the_backups() {
         sim.request(N0, put("y", "from the old primary"));
         sim.run_for(50)?;
         let why = "the new primary serves puts";
-        expect(&mut sim, N1, put("x", "c"), Some(PbResponse::PutOk), 200, why)?;
+        expect(
+            &mut sim,
+            N1,
+            put("x", "c"),
+            Some(PbResponse::PutOk),
+            200,
+            why,
+        )?;
         sim.run_for(50)?;
         sim.crash(N0);
         sim.crash(N1);

@@ -191,7 +191,10 @@ fn a_node_that_crashes_right_after_an_id_never_repeats_it() {
 fn ids_are_unique_when_requests_arrive_together() {
     // Twenty requests reach one node at the same tick.
     seeds(3).check(|seed| {
-        let mut sim = Sim::<IdNode>::new(seed, Config::new(3).client_net(Net::reliable().delays(1, 1)));
+        let mut sim = Sim::<IdNode>::new(
+            seed,
+            Config::new(3).client_net(Net::reliable().delays(1, 1)),
+        );
         for _ in 0..20 {
             sim.request(NodeId(1), IdRequest::Generate);
         }
