@@ -25,8 +25,8 @@ for stage in $stages; do
   if (cd "$scratch" && KATAS_SEEDS=$seeds CARGO_TARGET_DIR="$root/.katas/target-sweep" \
       cargo test --release -q --test stages >"$log" 2>&1); then verdict=ok; else verdict=FAILED; fi
   secs=$(( $(date +%s) - start ))
-  tests=$(grep -o '[0-9]* passed' "$log" | tail -1 | cut -d' ' -f1 || true)
-  failed=$(grep -o '[0-9]* failed' "$log" | tail -1 | cut -d' ' -f1 || true)
+  tests=$(grep -o '[0-9]\+ passed' "$log" | tail -1 | cut -d' ' -f1 || true)
+  failed=$(grep -o '[0-9]\+ failed' "$log" | tail -1 | cut -d' ' -f1 || true)
   # A failing test names its seed in its report ("(seed 17, tick ...)").
   bad=$(grep -o '(seed [0-9]*' "$log" | sort -u | tr -d '(' | tr '\n' ' ' || true)
   line=$(printf '%-16s %4s seeds  %2s tests passed  %2s failed  %5ss  %s %s' \
