@@ -317,3 +317,159 @@ fn linearizable_under_partitions_crashes_and_drift() {
         check_linearizable(&sim)
     });
 }
+
+/// The nodes other than `these`, in order.
+fn all_but(sim: &Sim<RaftNode>, these: &[NodeId]) -> Vec<NodeId> {
+    sim.ids()
+        .iter()
+        .copied()
+        .filter(|id| !these.contains(id))
+        .collect()
+}
+
+/// Two clients reading `x` from `node` every few ticks from now until `ticks` from now; a
+/// `NotLeader` answer ends a read as rejected, and a read not answered within 30 ticks is given
+/// up (indefinite), so that the clients keep probing.
+fn readers_at(sim: &Sim<RaftNode>, node: NodeId, ticks: Tick) -> Workload<RaftNode> {
+    let start = sim.now();
+    Workload::new(2, |_| {
+        Some(RaftRequest::Get {
+            key: "x".to_string(),
+        })
+    })
+    .target(Target::Node(node))
+    .think(1, 3)
+    .timeout(30)
+    .retry_if(rejects_not_leader)
+    .until(start + ticks)
+    .starting_at(start)
+}
+
+/// One client writing `x` through whichever leader `among` elect, from now on.
+fn writers_among(sim: &Sim<RaftNode>, among: Vec<NodeId>, ticks: Tick) -> Workload<RaftNode> {
+    let start = sim.now();
+    let first = among.first().copied().unwrap_or(NodeId(0));
+    let next = Cell::new(0usize);
+    Workload::new(1, |op| {
+        Some(RaftRequest::Put {
+            key: "x".to_string(),
+            value: format!("w{}", op.seq),
+        })
+    })
+    .target(Target::Node(first))
+    .think(0, 3)
+    .timeout(100)
+    .attempts(1_000)
+    .backoff(5)
+    .retry_if(move |resp| match resp {
+        RaftResponse::NotLeader { leader: Some(l) } if among.contains(l) => Verdict::RetryAt(*l),
+        RaftResponse::NotLeader { .. } => {
+            next.set(next.get() + 1);
+            Verdict::RetryAt(among[next.get() % among.len()])
+        }
+        _ => Verdict::Done,
+    })
+    .until(start + ticks)
+    .starting_at(start)
+}
+
+#[test]
+fn a_lease_runs_from_when_the_heartbeat_was_sent() {
+    // Scripted. The followers' acknowledgements to the leader become very slow (300 ticks);
+    // 60 ticks later the leader's own messages stop reaching them. The followers last heard the
+    // leader then, so they may elect another one 150 ticks later, and it writes. The slow
+    // acknowledgements of the leader's last heartbeats arrive after that: a lease counted from
+    // their arrival, instead of from when those heartbeats were sent, is still running while the
+    // new leader's writes commit, and the old leader answers reads with the old value.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        let old = wait_for_leader(&mut sim, 1_000)?;
+        let put = RaftRequest::Put {
+            key: "x".into(),
+            value: "0".into(),
+        };
+        sim.call(old, put, 300)?;
+        sim.run_for(100)?;
+        let followers = all_but(&sim, &[old]);
+        let acks: Vec<_> = followers.iter().map(|f| (*f, old)).collect();
+        let beats: Vec<_> = followers.iter().map(|f| (old, *f)).collect();
+        sim.apply(Fault::Slow(acks, 300));
+        sim.run_for(60)?;
+        sim.apply(Fault::Block(beats));
+        sim.workload(readers_at(&sim, old, 600));
+        sim.workload(writers_among(&sim, followers, 600));
+        sim.run_for(700)?;
+        check_linearizable(&sim)
+    });
+}
+
+#[test]
+fn a_lease_needs_a_majority_of_acknowledgements() {
+    // The leader keeps one follower; the other three elect a leader and write. The one
+    // follower's acknowledgements keep coming: they are not a majority, so they must not keep a
+    // lease alive.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        let old = wait_for_leader(&mut sim, 1_000)?;
+        let put = RaftRequest::Put {
+            key: "x".into(),
+            value: "0".into(),
+        };
+        sim.call(old, put, 300)?;
+        sim.run_for(100)?;
+        let buddy = all_but(&sim, &[old])[0];
+        let rest = all_but(&sim, &[old, buddy]);
+        sim.apply(Fault::Partition(vec![vec![old, buddy]]));
+        sim.workload(readers_at(&sim, old, 800));
+        sim.workload(writers_among(&sim, rest, 800));
+        sim.run_for(900)?;
+        check_linearizable(&sim)
+    });
+}
+
+#[test]
+fn a_new_leader_reads_only_once_its_own_entry_is_committed() {
+    // Scripted. Two followers F1, F2 are cut off from the leader, which commits x = 2 and 150
+    // more writes with the two others, M1 and M2. Then the leader, M1 and M2 crash, and only M1
+    // comes back: its log holds every committed write, but after a restart it knows nothing is
+    // committed yet. M1 wins (F1 and F2 lack entries) and starts repairing their logs; their
+    // first answers, refusals, already acknowledge M1's heartbeats. A lease granted before an
+    // entry of M1's own term is committed reads from a state machine that has applied nothing.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        let old = wait_for_leader(&mut sim, 1_000)?;
+        let put = |key: &str, value: &str| RaftRequest::Put {
+            key: key.into(),
+            value: value.into(),
+        };
+        sim.call(old, put("x", "1"), 300)?;
+        sim.run_for(100)?;
+        let others = all_but(&sim, &[old]);
+        let (m1, m2, f1, f2) = (others[0], others[1], others[2], others[3]);
+        sim.apply(Fault::Cut(vec![(old, f1), (old, f2)]));
+        let answer = sim.call(old, put("x", "2"), 300)?;
+        if answer != Some(RaftResponse::Done) {
+            return Err(sim.fail(
+                "a leader with a majority commits",
+                format!(
+                    "Put x=2 to {old}, which reaches 2 of 4 followers, was answered {answer:?}"
+                ),
+            ));
+        }
+        let more: Vec<_> = (0..150)
+            .map(|i| sim.request(old, put(&format!("k{i}"), "v")))
+            .collect();
+        let deadline = sim.now() + 600;
+        sim.run_while(deadline, |s| {
+            more.iter().any(|id| s.history().response(*id).is_none())
+        })?;
+        for id in [old, m1, m2] {
+            sim.crash(id);
+        }
+        sim.heal();
+        sim.restart(m1);
+        sim.workload(readers_at(&sim, m1, 1_500));
+        sim.run_for(1_600)?;
+        check_linearizable(&sim)
+    });
+}

@@ -359,3 +359,157 @@ fn committed_entries_survive_partitions_and_crashes() {
         check_converged(&mut sim, 1_000)
     });
 }
+
+/// The nodes other than `these`, in order.
+fn all_but(sim: &Sim<RaftNode>, these: &[NodeId]) -> Vec<NodeId> {
+    sim.ids()
+        .iter()
+        .copied()
+        .filter(|id| !these.contains(id))
+        .collect()
+}
+
+/// Cuts `node` off from every other node by cutting its links (on top of any partition).
+fn cut_off(sim: &mut Sim<RaftNode>, node: NodeId) {
+    let links = all_but(sim, &[node])
+        .into_iter()
+        .map(|o| (node, o))
+        .collect();
+    sim.apply(Fault::Cut(links));
+}
+
+/// Runs until one of `among` leads a term above `above`; returns it.
+fn wait_for_leader_among(
+    sim: &mut Sim<RaftNode>,
+    among: &[NodeId],
+    above: u64,
+    within: Tick,
+) -> Result<NodeId, Failure> {
+    let leader = |s: &Sim<RaftNode>| {
+        among.iter().copied().find(|id| {
+            s.node(*id)
+                .is_some_and(|n| n.is_leader() && n.term() > above)
+        })
+    };
+    let deadline = sim.now() + within;
+    sim.run_while(deadline, |s| leader(s).is_none())?;
+    leader(sim).ok_or_else(|| {
+        sim.fail(
+            "a leader is elected",
+            format!(
+                "none of {among:?} became leader of a term above {above} within {within} ticks"
+            ),
+        )
+    })
+}
+
+#[test]
+fn a_leader_never_commits_an_old_terms_entry_by_counting_replicas() {
+    // Raft's figure 8, scripted. Leader A and its buddy B store 100 entries of A's term that no
+    // one else has. The other three elect X, whose first entries never leave it; X crashes. A or
+    // B becomes leader of a newer term and starts copying the 100 old entries to the others,
+    // a batch at a time. As soon as the first batch is on a third node, the old entries are
+    // stored on a majority, but they are not committed: only an entry of the leader's own term,
+    // stored on a majority, commits (and everything before it). If the leader counts replicas
+    // of the old entries and commits them, then crashes with its buddy, X comes back and wins
+    // (its log ends with a newer term than theirs) and replaces what was applied.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        watch_safety(&mut sim);
+        let a = wait_for_leader(&mut sim, 1_000)?;
+        sim.run_for(200)?;
+        let rest = all_but(&sim, &[a]);
+        let b = rest[0];
+        let (ab, others) = ([a, b], all_but(&sim, &[a, b]));
+        sim.apply(Fault::Partition(vec![ab.to_vec()]));
+        for v in 1..=100 {
+            sim.request(a, RaftRequest::Propose(v));
+        }
+        sim.run_for(100)?;
+        let old_term = sim.node(a).map_or(0, RaftNode::term);
+        let x = wait_for_leader_among(&mut sim, &others, old_term, 1_500)?;
+        // X's entries of its new term stay on X alone.
+        cut_off(&mut sim, x);
+        sim.request(x, RaftRequest::Propose(999_999));
+        sim.run_for(20)?;
+        let x_term = sim.node(x).map_or(0, RaftNode::term);
+        sim.crash(x);
+        sim.heal();
+        let l = wait_for_leader_among(&mut sim, &ab, x_term, 1_500)?;
+        let before = sim.node(l).map_or(0, |n| n.applied().len());
+        let deadline = sim.now() + 60;
+        sim.run_while(deadline, |s| {
+            s.node(l).map_or(0, |n| n.applied().len()) == before
+        })?;
+        // Whatever the leader committed, it and its buddy now vanish, and X is back.
+        sim.apply(Fault::Partition(vec![ab.to_vec()]));
+        sim.crash(a);
+        sim.crash(b);
+        sim.restart(x);
+        let survivors = all_but(&sim, &ab);
+        let leader = wait_for_leader_among(&mut sim, &survivors, 0, 1_500)?;
+        sim.call(leader, RaftRequest::Propose(777), 300)?;
+        sim.run_for(100)?;
+        sim.heal();
+        sim.restart(a);
+        sim.restart(b);
+        check_converged(&mut sim, 1_000)
+    });
+}
+
+#[test]
+fn a_follower_drops_its_conflicting_suffix() {
+    // Scripted. Leader O and follower F store three entries of O's term no one else has. The
+    // other three elect X (F and O cut off); X's entries reach M but not Q. F rejoins X and M:
+    // X's entries conflict with F's three at the same indexes; F must drop all three, not only
+    // the ones X overwrote, or F's log ends with an entry of O's old term after X's newer
+    // ones. X's proposal commits on X, M and F. Then X and M crash, and O, F and Q are left
+    // (F and Q cannot talk). O asks F and Q for their votes: Q has never seen X's term, and an F
+    // that kept O's stale entry looks exactly as up to date as O, so O wins, and overwrites the
+    // committed proposal with its old entries.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        watch_safety(&mut sim);
+        let o = wait_for_leader(&mut sim, 1_000)?;
+        sim.run_for(200)?;
+        let f = all_but(&sim, &[o])[0];
+        let rest = all_but(&sim, &[o, f]);
+        sim.apply(Fault::Partition(vec![vec![o, f]]));
+        for v in 1..=3 {
+            sim.request(o, RaftRequest::Propose(v));
+        }
+        sim.run_for(60)?;
+        let old_term = sim.node(o).map_or(0, RaftNode::term);
+        sim.apply(Fault::Partition(vec![vec![o], vec![f]]));
+        let x = wait_for_leader_among(&mut sim, &rest, old_term, 1_500)?;
+        let others = all_but(&sim, &[o, f, x]);
+        let (m, q) = (others[0], others[1]);
+        cut_off(&mut sim, q);
+        let proposal = sim.request(x, RaftRequest::Propose(100));
+        sim.run_for(20)?;
+        // F rejoins X and M; O stays alone and Q stays cut off.
+        sim.heal();
+        sim.apply(Fault::Partition(vec![vec![o]]));
+        cut_off(&mut sim, q);
+        let deadline = sim.now() + 600;
+        sim.run_while(deadline, |s| s.history().response(proposal).is_none())?;
+        if sim.history().response(proposal).is_none() {
+            return Err(sim.fail(
+                "a leader with a majority commits",
+                format!(
+                    "{x} leads {x}, {m} and {f}, yet Propose(100) was not committed in 600 ticks"
+                ),
+            ));
+        }
+        sim.run_for(60)?;
+        sim.crash(x);
+        sim.crash(m);
+        sim.heal();
+        sim.apply(Fault::Cut(vec![(f, q)]));
+        sim.run_for(1_000)?;
+        sim.heal();
+        sim.restart(x);
+        sim.restart(m);
+        check_converged(&mut sim, 1_000)
+    });
+}

@@ -317,3 +317,52 @@ fn a_second_failover_loses_nothing_either() {
         check_available(&sim, second + 300, 2_500, 80, &[N0, N1])
     });
 }
+
+#[test]
+fn a_deposed_primary_cannot_write_through_the_backups() {
+    // Scripted. The operator promotes n1 (backup n2) while n0, wrongly thought dead, is still
+    // up: n0 keeps accepting writes and sending them to its old backups. They belong to a view
+    // that is over, and n1 and n2 must ignore them. If they apply them, n0's write numbers mix
+    // with n1's: n2 then acknowledges a write of n1 it skipped as "already applied", and after
+    // the next failover to n2 that acknowledged write is gone.
+    seeds(3).check(|seed| {
+        let mut sim = Sim::<PbNode>::new(seed, Config::new(3));
+        let why = "the primary serves puts";
+        expect(
+            &mut sim,
+            N0,
+            put("x", "a"),
+            Some(PbResponse::PutOk),
+            200,
+            why,
+        )?;
+        sim.run_for(50)?;
+        let promoted = sim.call(N1, PbRequest::Promote { backups: vec![N2] }, 100)?;
+        if promoted != Some(PbResponse::Promoted) {
+            return Err(sim.fail(
+                "Promote is answered Promoted",
+                format!("n1 answered {promoted:?}"),
+            ));
+        }
+        sim.run_for(50)?;
+        // n0 does not know: it takes a write and sends it to n1 and n2.
+        sim.request(N0, put("y", "from the old primary"));
+        sim.run_for(50)?;
+        let why = "the new primary serves puts";
+        expect(
+            &mut sim,
+            N1,
+            put("x", "c"),
+            Some(PbResponse::PutOk),
+            200,
+            why,
+        )?;
+        sim.run_for(50)?;
+        sim.crash(N0);
+        sim.crash(N1);
+        sim.run_for(30)?;
+        sim.call(N2, PbRequest::Promote { backups: vec![] }, 100)?;
+        read_everything(&mut sim, N2)?;
+        check_linearizable(&sim)
+    });
+}

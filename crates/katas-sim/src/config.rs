@@ -125,7 +125,26 @@ pub enum Fault {
     /// with it, `a` can reach `b` and `b` can reach `c` while `a` cannot reach `c` (Jepsen's
     /// "bridge"). Healed by [`Fault::Heal`].
     Cut(Vec<(NodeId, NodeId)>),
-    /// Ends every partition and every cut link.
+    /// Cuts these links one way only: messages from the first node of a pair to the second are
+    /// lost (those sent from now on, and those in flight), while the second still reaches the
+    /// first. With it a leader can keep hearing its followers' acknowledgements while they no
+    /// longer hear it. Healed by [`Fault::Heal`].
+    Block(Vec<(NodeId, NodeId)>),
+    /// Holds the messages sent from now on from the first node of each pair to the second: they
+    /// wait, neither delivered nor lost, until [`Fault::Release`] (or [`Fault::Heal`]) sends them
+    /// on in the order they were sent. A scripted test uses it to place a message exactly where a
+    /// bug needs it: a vote that arrives after the voter restarted, acknowledgements that come
+    /// back late and all at once.
+    Hold(Vec<(NodeId, NodeId)>),
+    /// Ends the hold on these one-way links: what they held leaves now, each message with the
+    /// delay it was given when sent, and new messages flow normally again.
+    Release(Vec<(NodeId, NodeId)>),
+    /// Messages sent from now on from the first node of each pair to the second take `extra`
+    /// ticks more than the network's delay (a slow, congested or far-away link). `extra` 0 ends
+    /// it; so does [`Fault::Heal`].
+    Slow(Vec<(NodeId, NodeId)>, Tick),
+    /// Ends every partition, every cut, blocked and slow link, and every hold (held messages
+    /// leave now).
     Heal,
 }
 

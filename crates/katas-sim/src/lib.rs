@@ -64,6 +64,17 @@
 //! });
 //! ```
 //!
+//! ## Scripted schedules
+//!
+//! Random seeds find many bugs; the famous ones need an exact schedule. A test can build it
+//! itself, step by step, with [`Sim::run_while`] (run until the cluster reaches a state: a node
+//! leads, a term changes, a request is answered) and faults applied at that instant:
+//! [`Fault::Partition`], [`Fault::Cut`] and one-way [`Fault::Block`] links, [`Fault::Hold`] to
+//! keep a link's messages back and [`Fault::Release`] them later in one burst, [`Fault::Slow`]
+//! links, crashes and restarts, and [`Sim::resend`] for a client that retries a request with the
+//! same id. The replication course scripts Raft's figure 8 this way, a vote given twice around a
+//! restart, a lease dated from an acknowledgement, and a retried request applied twice.
+//!
 //! ## What a failure looks like
 //!
 //! ```text

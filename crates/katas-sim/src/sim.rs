@@ -130,6 +130,9 @@ struct ClientState {
     done: bool,
 }
 
+/// A message waiting on a held link: its number, its payload and the delays drawn for it.
+type Held<N> = (u64, <N as Node>::Msg, Vec<Tick>);
+
 type Invariant<N> = (String, Box<dyn FnMut(&Sim<N>) -> Result<(), String>>);
 
 /// A simulated cluster of `N` nodes. See the crate documentation for an example.
@@ -141,6 +144,13 @@ pub struct Sim<N: Node> {
     slots: Vec<Slot<N>>,
     groups: Vec<u32>,
     cuts: BTreeSet<(NodeId, NodeId)>,
+    /// One-way links whose messages are lost ([`Fault::Block`]).
+    blocked: BTreeSet<(NodeId, NodeId)>,
+    /// One-way links whose messages wait ([`Fault::Hold`]), and what they hold, in send order:
+    /// the message's number, its payload and the delays drawn for it (two for a duplicate).
+    held: BTreeMap<(NodeId, NodeId), Vec<Held<N>>>,
+    /// One-way links with extra delay ([`Fault::Slow`]).
+    slow: BTreeMap<(NodeId, NodeId), Tick>,
     queue: BTreeMap<Key, Event<N>>,
     lanes: BTreeMap<Lane, u64>,
     links: BTreeMap<(u64, u64), Rng>,
@@ -228,6 +238,9 @@ impl<N: Node> Sim<N> {
             slots,
             groups: vec![0; n],
             cuts: BTreeSet::new(),
+            blocked: BTreeSet::new(),
+            held: BTreeMap::new(),
+            slow: BTreeMap::new(),
             queue: BTreeMap::new(),
             lanes: BTreeMap::new(),
             links: BTreeMap::new(),
@@ -296,6 +309,17 @@ impl<N: Node> Sim<N> {
     pub fn partitioned(&self, a: NodeId, b: NodeId) -> bool {
         self.groups.get(a.index()) != self.groups.get(b.index())
             || self.cuts.contains(&(a.min(b), a.max(b)))
+    }
+
+    /// True if messages from `from` to `to` are lost: a partition, a cut link, or a one-way
+    /// [`Fault::Block`] of that direction.
+    pub fn blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.partitioned(from, to) || self.blocked.contains(&(from, to))
+    }
+
+    /// How many messages the held links ([`Fault::Hold`]) are holding.
+    pub fn held(&self) -> usize {
+        self.held.values().map(Vec::len).sum()
     }
 
     /// Every client operation so far.
@@ -433,6 +457,26 @@ impl<N: Node> Sim<N> {
         });
         let client = id.0 as usize;
         self.start_op(client, to, req)
+    }
+
+    /// Sends the request `rid`, made with [`Sim::request`] and not answered yet, again with the
+    /// same id to node `to`: a client that gave up waiting on one node and retries elsewhere (or
+    /// at the same node). The operation keeps its invocation time, and the first answer to any
+    /// attempt completes it. Returns false (and sends nothing) if `rid` is no such request.
+    pub fn resend(&mut self, rid: RequestId, to: NodeId) -> bool {
+        let c = rid.client.0 as usize;
+        let Some(current) = self.clients.get_mut(c).and_then(|cl| cl.current.as_mut()) else {
+            return false;
+        };
+        if current.rid != rid {
+            return false;
+        }
+        current.attempt += 1;
+        current.target = to;
+        current.retry_at = None;
+        let (op, attempt) = (current.op, current.attempt);
+        self.send_attempt(c, op, rid, to, attempt);
+        true
     }
 
     /// Sends `req` to node `to` (as [`Sim::request`]) and runs until it is answered or `within`
@@ -596,7 +640,7 @@ impl<N: Node> Sim<N> {
     fn deliver(&mut self, id: u64, from: NodeId, to: NodeId, msg: N::Msg) {
         let why = if self.node(to).is_none() {
             Some(Lost::Down)
-        } else if self.partitioned(from, to) {
+        } else if self.blocked(from, to) {
             Some(Lost::Partition)
         } else {
             None
@@ -758,8 +802,13 @@ impl<N: Node> Sim<N> {
             return;
         }
         let net = self.config.net.clone();
-        let (lost, delays) = self.fate(from.index() as u64, to.index() as u64, &net);
-        let cut = self.partitioned(from, to);
+        let (lost, mut delays) = self.fate(from.index() as u64, to.index() as u64, &net);
+        let cut = self.blocked(from, to);
+        if let Some(extra) = self.slow.get(&(from, to)) {
+            for delay in &mut delays {
+                *delay += extra;
+            }
+        }
         self.trace.push(
             self.now,
             Ev::Send {
@@ -775,6 +824,17 @@ impl<N: Node> Sim<N> {
             self.stats.lost += 1;
             return;
         }
+        if let Some(held) = self.held.get_mut(&(from, to)) {
+            held.push((id, msg, delays));
+            let text = format!("m{id}→{to} held");
+            self.trace.push(self.now, Ev::Note { node: from, text });
+            return;
+        }
+        self.put_in_flight(id, from, to, msg, delays);
+    }
+
+    /// Queues message `id` on the link `from → to`, one copy per delay.
+    fn put_in_flight(&mut self, id: u64, from: NodeId, to: NodeId, msg: N::Msg, delays: Vec<Tick>) {
         let lane = (LANE_LINK, from.index() as u64, to.index() as u64);
         for delay in delays {
             let event = Event::Message {
@@ -874,15 +934,78 @@ impl<N: Node> Sim<N> {
                     Ev::Partition(format!("links cut: {}", names.join(" "))),
                 );
             }
+            Fault::Block(pairs) => {
+                let names = Self::link_names(&pairs, "↛");
+                self.blocked
+                    .extend(pairs.into_iter().filter(|(a, b)| a != b));
+                self.trace
+                    .push(self.now, Ev::Partition(format!("links blocked: {names}")));
+            }
+            Fault::Hold(pairs) => {
+                let names = Self::link_names(&pairs, "→");
+                for pair in pairs.into_iter().filter(|(a, b)| a != b) {
+                    self.held.entry(pair).or_default();
+                }
+                self.trace
+                    .push(self.now, Ev::Partition(format!("links held: {names}")));
+            }
+            Fault::Release(pairs) => {
+                let names = Self::link_names(&pairs, "→");
+                self.trace
+                    .push(self.now, Ev::Partition(format!("links released: {names}")));
+                for pair in pairs {
+                    self.release(pair);
+                }
+            }
+            Fault::Slow(pairs, extra) => {
+                let names = Self::link_names(&pairs, "→");
+                for pair in pairs.into_iter().filter(|(a, b)| a != b) {
+                    if extra == 0 {
+                        self.slow.remove(&pair);
+                    } else {
+                        self.slow.insert(pair, extra);
+                    }
+                }
+                self.trace.push(
+                    self.now,
+                    Ev::Partition(format!("links {names} slowed by {extra} ticks")),
+                );
+            }
             Fault::Heal => {
                 let split = self.groups.iter().any(|&g| Some(&g) != self.groups.first());
-                if split || !self.cuts.is_empty() {
+                let faulty = !self.cuts.is_empty()
+                    || !self.blocked.is_empty()
+                    || !self.held.is_empty()
+                    || !self.slow.is_empty();
+                if split || faulty {
                     self.groups = vec![0; self.ids.len()];
                     self.cuts.clear();
+                    self.blocked.clear();
+                    self.slow.clear();
                     self.trace.push(self.now, Ev::Heal);
+                    let holds: Vec<(NodeId, NodeId)> = self.held.keys().copied().collect();
+                    for pair in holds {
+                        self.release(pair);
+                    }
                 }
             }
         }
+    }
+
+    /// Ends the hold on `from → to` and sends what it held, in order.
+    fn release(&mut self, (from, to): (NodeId, NodeId)) {
+        for (id, msg, delays) in self.held.remove(&(from, to)).unwrap_or_default() {
+            self.put_in_flight(id, from, to, msg, delays);
+        }
+    }
+
+    /// Renders one-way links as `n0→n1 n0→n2`.
+    fn link_names(pairs: &[(NodeId, NodeId)], arrow: &str) -> String {
+        pairs
+            .iter()
+            .map(|(a, b)| format!("{a}{arrow}{b}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn set_groups(&mut self, groups: Vec<u32>) {

@@ -616,3 +616,104 @@ fn a_failure_reads_as_seed_property_stats_and_a_column_per_node() {
         assert!(header.contains(column), "no column {column}: {header}");
     }
 }
+
+#[test]
+fn a_blocked_link_loses_messages_one_way_only() {
+    let mut sim = Sim::<Probe>::new(21, Config::new(2));
+    sim.request(n(0), Cmd::Send(n(1), 0, 3));
+    // Block right away: the three messages are in flight and lost at delivery.
+    sim.run_for(0).unwrap();
+    sim.apply(Fault::Block(vec![(n(0), n(1))]));
+    assert!(sim.blocked(n(0), n(1)) && !sim.blocked(n(1), n(0)));
+    sim.request(n(0), Cmd::Send(n(1), 10, 13));
+    sim.request(n(1), Cmd::Send(n(0), 20, 23));
+    sim.run_for(40).unwrap();
+    assert!(received(&sim, n(1)).is_empty(), "n0 → n1 is blocked");
+    assert_eq!(received(&sim, n(0)).len(), 3, "n1 → n0 still flows");
+    sim.heal();
+    sim.request(n(0), Cmd::Send(n(1), 30, 31));
+    sim.run_for(40).unwrap();
+    assert_eq!(received(&sim, n(1)), [30], "healing unblocks the link");
+}
+
+#[test]
+fn held_messages_wait_and_leave_in_order_when_released() {
+    let mut sim = Sim::<Probe>::new(22, Config::new(3));
+    sim.apply(Fault::Hold(vec![(n(0), n(1))]));
+    sim.request(n(0), Cmd::Send(n(1), 0, 5));
+    sim.request(n(0), Cmd::Send(n(2), 10, 12));
+    sim.run_for(200).unwrap();
+    assert!(
+        received(&sim, n(1)).is_empty(),
+        "held messages are not delivered"
+    );
+    assert_eq!(sim.held(), 5);
+    assert_eq!(received(&sim, n(2)).len(), 2, "other links are not held");
+    let released_at = sim.now();
+    sim.apply(Fault::Release(vec![(n(0), n(1))]));
+    assert_eq!(sim.held(), 0);
+    sim.run_for(20).unwrap();
+    let mut got = received(&sim, n(1));
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [0, 1, 2, 3, 4],
+        "every held message arrives once released"
+    );
+    assert!(sim.now() >= released_at);
+    // After the release the link flows normally again.
+    sim.request(n(0), Cmd::Send(n(1), 5, 6));
+    sim.run_for(20).unwrap();
+    assert!(received(&sim, n(1)).contains(&5));
+}
+
+#[test]
+fn held_messages_survive_the_senders_crash_and_heal_releases_them() {
+    let mut sim = Sim::<Probe>::new(23, Config::new(2));
+    sim.apply(Fault::Hold(vec![(n(0), n(1))]));
+    sim.request(n(0), Cmd::Send(n(1), 0, 2));
+    sim.run_for(20).unwrap();
+    sim.crash(n(0));
+    sim.heal();
+    sim.run_for(20).unwrap();
+    assert_eq!(
+        received(&sim, n(1)).len(),
+        2,
+        "a crash does not recall messages sent"
+    );
+}
+
+#[test]
+fn a_slow_link_adds_delay_to_every_message_sent_on_it() {
+    let mut sim = Sim::<Probe>::new(24, Config::new(2));
+    sim.apply(Fault::Slow(vec![(n(0), n(1))], 100));
+    sim.request(n(0), Cmd::Send(n(1), 0, 3));
+    sim.run_for(100).unwrap();
+    assert!(
+        received(&sim, n(1)).is_empty(),
+        "nothing arrives before 100 extra ticks"
+    );
+    sim.run_for(20).unwrap();
+    assert_eq!(received(&sim, n(1)).len(), 3);
+    sim.apply(Fault::Slow(vec![(n(0), n(1))], 0));
+    sim.request(n(0), Cmd::Send(n(1), 3, 4));
+    sim.run_for(15).unwrap();
+    assert_eq!(received(&sim, n(1)).len(), 4, "extra 0 ends the slowness");
+}
+
+#[test]
+fn resend_retries_a_pending_request_with_the_same_id() {
+    let mut sim = Sim::<Probe>::new(25, Config::new(2));
+    let rid = sim.request(n(0), Cmd::Ignore);
+    sim.run_for(30).unwrap();
+    assert!(sim.history().response(rid).is_none());
+    assert!(sim.resend(rid, n(1)));
+    sim.run_for(30).unwrap();
+    let op = sim.history().get(rid).unwrap();
+    assert_eq!(op.nodes, [n(0), n(1)], "both attempts are recorded, one id");
+    // An answered request cannot be resent.
+    let answered = sim.request(n(0), Cmd::Read);
+    sim.run_for(30).unwrap();
+    assert!(sim.history().response(answered).is_some());
+    assert!(!sim.resend(answered, n(1)));
+}
