@@ -2,6 +2,7 @@
 //! events, file changes, signals and run results into [`Message`]s; [`update`] decides; the loop
 //! carries out the [`Effect`]s; [`view`] draws.
 
+mod editor;
 mod markdown;
 mod model;
 mod popups;
@@ -337,32 +338,16 @@ impl App {
     }
 
     /// Leaves the screen, runs `$VISUAL` or `$EDITOR` on the crate's `src/lib.rs`, comes back.
+    /// The event stream must be dropped before (see `editor.rs`).
     fn open_editor(&mut self, terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
-        let Some(editor) = std::env::var_os("VISUAL")
-            .or_else(|| std::env::var_os("EDITOR"))
-            .filter(|e| !e.is_empty())
-        else {
+        let Some(command) = editor::command() else {
             self.model.notice = Some("Set $EDITOR (or $VISUAL) to open files from here; or use your editor beside katas.".to_owned());
             return Ok(());
         };
         let track = self.session.track(self.working());
         let file = self.session.course.crate_dir(track).join("src/lib.rs");
-        ratatui::restore();
-        // `$EDITOR` may hold arguments ("code --wait"): split on whitespace, as git does.
-        let editor = editor.to_string_lossy().into_owned();
-        let mut words = editor.split_whitespace();
-        let status = match words.next() {
-            Some(program) => std::process::Command::new(program)
-                .args(words)
-                .arg(&file)
-                .status()
-                .map_err(|e| e.to_string()),
-            None => Err("empty $EDITOR".to_owned()),
-        };
-        *terminal = ratatui::try_init()?;
-        terminal.clear()?;
-        if let Err(err) = status {
-            self.model.notice = Some(format!("could not start the editor `{editor}`: {err}"));
+        if let Err(err) = editor::edit(&command, &file, terminal)? {
+            self.model.notice = Some(err);
         }
         Ok(())
     }
