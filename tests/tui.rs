@@ -246,6 +246,21 @@ fn the_editor_returns_to_the_watch_screen() {
     assert_restored(&screen);
 }
 
+#[test]
+fn watch_poll_sees_a_save() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start_with(&root, &["watch", "--poll"], &[]);
+    screen.wait_for("Watching by polling");
+    screen.wait_for("1 of 2 tests pass - count");
+    atomic_save(
+        &root.join("exercises/counter/src/lib.rs"),
+        &solution("count"),
+    );
+    screen.wait_for("Stage passed!");
+    screen.press("q");
+    assert!(screen.wait_exit());
+}
+
 /// The number of runs recorded in the progress file.
 fn runs(root: &Path) -> u32 {
     let text = std::fs::read_to_string(root.join(".katas/state.toml")).unwrap_or_default();
