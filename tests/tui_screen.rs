@@ -89,6 +89,7 @@ fn answer(shown: usize, decision: Decision) -> HintAnswer {
             key: LadderKey::Stage,
             about: "stage".into(),
             rungs: vec!["a?".into(), "b?".into(), "nudge".into()],
+            failure: None,
         },
         shown_before: shown,
         decision,

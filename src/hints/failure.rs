@@ -1,0 +1,98 @@
+//! What a failing test said: the place it panicked and its message (the assertion), read from
+//! the output libtest captured. Hints use it to choose and fill a ladder; the screen leads with it.
+
+/// The panic of a failed test.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    /// `file:line:column`, as the panic names it.
+    pub location: Option<String>,
+    /// The panic message, e.g. "assertion `left == right` failed: set replaces the value" and
+    /// its `left:`/`right:` lines; at most [`MESSAGE_LINES`] lines.
+    pub message: String,
+}
+
+/// The most lines of a panic message kept: the assertion and its two sides, with room for a
+/// multi-line message.
+pub const MESSAGE_LINES: usize = 8;
+
+impl Failure {
+    /// Whether the test stopped at a `todo!()` or `unimplemented!()`: unwritten code, which says
+    /// less about a bug than a failed assertion does.
+    pub fn is_unwritten(&self) -> bool {
+        self.message.starts_with("not yet implemented")
+            || self.message.starts_with("not implemented")
+    }
+
+    /// The message's first line (the assertion).
+    pub fn headline(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
+}
+
+/// The first panic in a test's output, or `None` when it did not panic (a time-out).
+pub fn failure_of(output: &str) -> Option<Failure> {
+    let mut lines = output.lines();
+    let location = loop {
+        let line = lines.next()?;
+        if let Some(rest) = line.strip_prefix("thread '")
+            && let Some((_, after)) = rest.split_once("' panicked at ")
+        {
+            // Since Rust 1.73: "panicked at src/x.rs:1:2:" and the message on the next lines.
+            break after
+                .trim_end()
+                .strip_suffix(':')
+                .unwrap_or(after)
+                .to_owned();
+        }
+    };
+    let message: Vec<&str> = lines
+        .take_while(|l| {
+            !l.starts_with("note: run with `RUST_BACKTRACE") && !l.starts_with("stack backtrace:")
+        })
+        .take(MESSAGE_LINES)
+        .collect();
+    Some(Failure {
+        location: Some(location).filter(|l| !l.is_empty()),
+        message: message.join("\n").trim_end().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASSERTION: &str = "\
+some output of the test
+thread 'memory::set_overwrites_the_previous_value' panicked at tests/stages/memory.rs:50:5:
+assertion `left == right` failed: set replaces the value
+  left: Some(\"1\")
+ right: Some(\"2\")
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    #[test]
+    fn the_assertion_and_its_place_are_read_from_the_panic() {
+        let failure = failure_of(ASSERTION).unwrap();
+        assert_eq!(
+            failure.location.as_deref(),
+            Some("tests/stages/memory.rs:50:5")
+        );
+        assert_eq!(
+            failure.headline(),
+            "assertion `left == right` failed: set replaces the value"
+        );
+        assert!(
+            failure.message.ends_with("right: Some(\"2\")"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.is_unwritten());
+    }
+
+    #[test]
+    fn a_todo_is_unwritten_code_and_no_panic_is_none() {
+        let todo = "thread 'memory::x' panicked at src/lib.rs:9:9:\nnot yet implemented\n";
+        assert!(failure_of(todo).unwrap().is_unwritten());
+        assert_eq!(failure_of("running for over 60 seconds\n"), None);
+    }
+}
