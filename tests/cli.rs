@@ -113,6 +113,11 @@ fn hints_escalate_only_after_a_new_attempt() {
         "the final nudge asks for a confirmation: {stderr}"
     );
     assert!(!stdout.contains("2. Nudge"), "{stdout}");
+    assert!(
+        stdout.contains("no terminal to ask on") && stdout.contains("`katas hint --stuck --yes`"),
+        "without a terminal it says what to run, not that the learner declined: {stdout}"
+    );
+    assert!(!stdout.contains("Keep going"), "{stdout}");
 
     let lib = root.join("exercises/counter/src/lib.rs");
     common::edit(&lib, "todo!(\"count one event\")", "self.count += 2");
@@ -128,6 +133,35 @@ fn hints_escalate_only_after_a_new_attempt() {
         2,
         "{state}"
     );
+}
+
+#[test]
+fn edited_tests_are_restored_by_deleting_them_not_by_git() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let tests = root.join("exercises/counter/tests/stages/count.rs");
+    let original = fs::read_to_string(&tests).unwrap();
+    fs::write(&tests, format!("{original}\n// my change\n")).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert!(
+        stderr.contains("changed the tests of stage count")
+            && stderr.contains("delete exercises/counter/tests/stages/count.rs"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("git checkout"),
+        "katas writes these files, git may not track them: {stderr}"
+    );
+    assert!(!stderr.contains("stage(s)"), "{stderr}");
+
+    fs::remove_file(&tests).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert_eq!(
+        fs::read_to_string(&tests).unwrap(),
+        original,
+        "the course's version is back"
+    );
+    assert!(!stderr.contains("changed the tests"), "{stderr}");
 }
 
 #[test]

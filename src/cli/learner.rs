@@ -167,16 +167,34 @@ fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
 
 fn warn_edited(session: &Session, at: StageRef) {
     let edited = session.edited_tests(at);
-    if !edited.is_empty() {
-        anstream::eprintln!(
-            "warning: you changed the tests of stage(s) {} (in exercises/{}/tests/stages/).\n    \
-             katas runs them as they are, but grading (`katas verify`) uses the course's own tests \
-             and reports such stages as `tampered`.\n    fix: `git checkout` those files, or \
-             `katas reset` the stage (your files are backed up first)",
-            edited.join(", "),
-            session.track(at).id
-        );
+    if edited.is_empty() {
+        return;
     }
+    let track = session.track(at);
+    let dir = session.course.crate_dir(track).join("tests/stages");
+    let files: Vec<String> = edited
+        .iter()
+        .map(|stage| {
+            let path = dir.join(format!("{stage}.rs"));
+            session.course.display_path(&path).display().to_string()
+        })
+        .collect();
+    // Most of these files are not tracked by git (katas writes them when a stage opens), so
+    // `git checkout` is no fix: deleting one makes katas write the course's version again.
+    let (stages, them) = if edited.len() == 1 {
+        ("stage", "it")
+    } else {
+        ("stages", "them")
+    };
+    anstream::eprintln!(
+        "warning: you changed the tests of {stages} {}.\n    \
+         katas runs them as they are, but grading (`katas verify`) uses the course's own tests \
+         and reports such stages as `tampered`.\n    fix: delete {} (katas writes the course's \
+         version back on the next run), or `katas reset` the stage (your files are backed up \
+         first); copy your changes elsewhere first if you want to keep {them}",
+        edited.join(", "),
+        files.join(" "),
+    );
 }
 
 /// `katas hint [--stuck] [--yes]`.
@@ -190,12 +208,26 @@ pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
     let Decision::Show { index, confirm } = &answer.decision else {
         return Ok(exit_codes::OK);
     };
-    if !confirm.is_empty() && !yes && !confirmed(&render::confirmation(confirm))? {
-        writeln!(
-            out,
-            "Not shown. Keep going - you may be closer than you think."
-        )?;
-        return Ok(exit_codes::OK);
+    if !confirm.is_empty() && !yes {
+        match ask(&render::confirmation(confirm))? {
+            Answer::Yes => {}
+            Answer::No => {
+                writeln!(
+                    out,
+                    "Not shown. Keep going - you may be closer than you think."
+                )?;
+                return Ok(exit_codes::OK);
+            }
+            Answer::NoTerminal => {
+                let flags = if stuck { "--stuck --yes" } else { "--yes" };
+                writeln!(
+                    out,
+                    "Not shown: this one needs a confirmation, and there is no terminal to ask on. \
+                     Run `katas hint {flags}` to open it."
+                )?;
+                return Ok(exit_codes::OK);
+            }
+        }
     }
     let rung = &answer.ladder.rungs[*index];
     writeln!(out, "  {}. {rung}", index + 1)?;
@@ -214,18 +246,35 @@ pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
     Ok(exit_codes::OK)
 }
 
-/// Asks a yes/no question on the terminal. Without a terminal, the answer is no (and says how
-/// to confirm instead), so a script never hangs on a prompt.
-fn confirmed(question: &str) -> anyhow::Result<bool> {
+/// The answer to a yes/no question.
+enum Answer {
+    Yes,
+    No,
+    /// Nobody could be asked: no terminal (a script, an editor's task runner).
+    NoTerminal,
+}
+
+/// Asks a yes/no question on the terminal. Without a terminal there is no answer (and it says
+/// how to confirm instead), so a script never hangs on a prompt.
+fn ask(question: &str) -> anyhow::Result<Answer> {
     if !std::io::stdin().is_terminal() {
         anstream::eprintln!("{question}\n(no terminal to ask on: add --yes to confirm)");
-        return Ok(false);
+        return Ok(Answer::NoTerminal);
     }
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    Ok(if matches!(line.trim(), "y" | "Y" | "yes") {
+        Answer::Yes
+    } else {
+        Answer::No
+    })
+}
+
+/// Whether the learner said yes.
+fn confirmed(question: &str) -> anyhow::Result<bool> {
+    Ok(matches!(ask(question)?, Answer::Yes))
 }
 
 /// `katas next`.
