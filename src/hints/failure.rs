@@ -45,9 +45,14 @@ pub fn failure_of(output: &str) -> Option<Failure> {
                 .to_owned();
         }
     };
+    // The message's first paragraph: an assertion and its sides, or the headline of a longer
+    // report (a simulator's failure, with its timeline after a blank line).
     let message: Vec<&str> = lines
+        .skip_while(|l| l.trim().is_empty())
         .take_while(|l| {
-            !l.starts_with("note: run with `RUST_BACKTRACE") && !l.starts_with("stack backtrace:")
+            !l.trim().is_empty()
+                && !l.starts_with("note: run with `RUST_BACKTRACE")
+                && !l.starts_with("stack backtrace:")
         })
         .take(MESSAGE_LINES)
         .collect();
@@ -87,6 +92,16 @@ note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
             failure.message
         );
         assert!(!failure.is_unwritten());
+    }
+
+    #[test]
+    fn a_long_report_gives_its_first_paragraph() {
+        let report = "thread 't' panicked at tests/stages/b.rs:4:5:\n\n✗ every value reaches every node (seed 7, tick 130)\n  n2 never saw 5\n\n   tick │ n0\n";
+        let failure = failure_of(report).unwrap();
+        assert_eq!(
+            failure.message,
+            "✗ every value reaches every node (seed 7, tick 130)\n  n2 never saw 5"
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@ mod editor;
 mod markdown;
 mod model;
 mod popups;
+mod result;
 mod snapshot;
 mod theme;
+mod timeline;
 mod update;
 mod view;
 
@@ -24,8 +26,9 @@ pub use model::{
     Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
 };
 pub use snapshot::snapshot;
+pub use timeline::{Timeline, timeline_of};
 pub use update::update;
-pub use view::view;
+pub use view::{scroll_limits, view};
 
 use crate::course::{Course, StageRef};
 use crate::exit_codes;
@@ -111,6 +114,9 @@ impl App {
         self.watch_working_crate();
         self.spawn_signal_handlers();
         self.send_snapshot();
+        if let Ok(size) = terminal.size() {
+            self.model.size = (size.width, size.height);
+        }
         let _ = self.tx.send(Message::SourcesChanged);
         let mut events = EventStream::new();
         // Effects that can wait until the screen shows what just happened: recording a verdict
@@ -124,7 +130,7 @@ impl App {
             let message = tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Message::Key(key),
-                    Some(Ok(Event::Resize(..))) => Message::Resize,
+                    Some(Ok(Event::Resize(width, height))) => Message::Resize { width, height },
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => return Err(err.into()),
                     None => Message::Terminate,
