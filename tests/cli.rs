@@ -471,3 +471,37 @@ fn building_the_reference_solutions_never_passes_the_learners_unsolved_stage() {
     );
     assert!(stdout.contains("1 of 2 tests pass"), "{stdout}");
 }
+
+#[test]
+fn run_seed_replays_one_seed_through_katas_build_without_recording_it() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let state = || fs::read_to_string(root.join(".katas/state.toml")).unwrap();
+    let before = state();
+    // A test that sees which seed it was given, as katas-sim's `seeds()` does.
+    let tests = root.join("exercises/counter/tests/stages/count.rs");
+    let mut text = fs::read_to_string(&tests).unwrap();
+    text.push_str(
+        "\n#[test]\nfn sees_the_seed() {\n    assert_eq!(std::env::var(\"KATAS_SEED\").as_deref(), Ok(\"17\"));\n}\n",
+    );
+    fs::write(&tests, text).unwrap();
+
+    let (code, stdout, stderr) = output(&root, &["run", "--seed", "17", "--test", "sees_the_seed"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("A replay of seed 17, tests matching `sees_the_seed`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the 1 test passes"),
+        "only the one test ran: {stdout}"
+    );
+    assert!(
+        root.join(".katas/target").is_dir() && !root.join("exercises/counter/target").exists(),
+        "the replay builds in katas' own build folder"
+    );
+    assert_eq!(state(), before, "a replay is not recorded");
+
+    let (code, stdout, _) = output(&root, &["run", "--test", "sees_the_seed"]);
+    assert_ne!(code, 0, "without the seed the test fails: {stdout}");
+}

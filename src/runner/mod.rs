@@ -40,6 +40,8 @@ pub struct RunRequest {
     pub output_cap: usize,
     /// libtest name filters (e.g. `memory::`): only tests matching one of them run. Empty: all.
     pub filters: Vec<String>,
+    /// Extra environment of the test process (e.g. `KATAS_SEED` to replay one seed).
+    pub test_env: Vec<(String, String)>,
 }
 
 impl RunRequest {
@@ -53,6 +55,7 @@ impl RunRequest {
             build_time_limit: DEFAULT_BUILD_LIMIT,
             output_cap: DEFAULT_OUTPUT_CAP,
             filters: Vec::new(),
+            test_env: Vec::new(),
         }
     }
 }
@@ -347,7 +350,8 @@ fn test_command(request: &RunRequest, executable: &Path, list: bool) -> Command 
         .env("CARGO_MANIFEST_DIR", &request.crate_dir)
         // Backtraces bury the assertion message a learner needs under frames they don't.
         .env("RUST_BACKTRACE", "0")
-        .env("RUST_TEST_COLOR", "never");
+        .env("RUST_TEST_COLOR", "never")
+        .envs(request.test_env.iter().map(|(k, v)| (k, v)));
     command
 }
 
