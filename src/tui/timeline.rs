@@ -29,13 +29,31 @@ pub fn timeline_of(test: &str, output: &str) -> Option<Timeline> {
         let (_, rest) = l.split_once(", tick ")?;
         rest.split(')').next()?.trim().parse::<u64>().ok()
     });
-    let violation = tick
-        .and_then(|tick| {
-            rows.iter().skip(1).position(|row| {
-                row.split('│')
+    // A timeline around an operation the failure names ("…, around c1#3 (named above)…")
+    // opens at that operation's first row.
+    let around = lines[..header].iter().rev().find_map(|l| {
+        let (_, rest) = l.split_once(", around ")?;
+        rest.split_whitespace().next().map(str::to_owned)
+    });
+    let named = around.and_then(|name| {
+        rows.iter().skip(1).position(|row| {
+            row.match_indices(name.as_str()).any(|(i, _)| {
+                !row[i + name.len()..]
+                    .chars()
                     .next()
-                    .and_then(|t| t.trim().parse::<u64>().ok())
-                    .is_some_and(|at| at >= tick)
+                    .is_some_and(|c| c.is_ascii_digit())
+            })
+        })
+    });
+    let violation = named
+        .or_else(|| {
+            tick.and_then(|tick| {
+                rows.iter().skip(1).position(|row| {
+                    row.split('│')
+                        .next()
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .is_some_and(|at| at >= tick)
+                })
             })
         })
         .map_or(rows.len().saturating_sub(1), |i| i + 1);
@@ -72,5 +90,25 @@ replay exactly this run: katas run --seed 7
         assert!(timeline.rows[0].trim_start().starts_with("tick │"));
         assert!(timeline.rows[timeline.violation].contains("read → []"));
         assert!(timeline_of("x", "assertion failed: 1 == 2").is_none());
+    }
+
+    #[test]
+    fn a_timeline_around_a_named_operation_opens_at_it() {
+        let output = "\
+✗ not linearizable (seed 3, tick 900)
+  no order explains c1#3
+
+3 of 800 events, around c1#3 (named above), with the faults before it:
+   tick │ n0          │ clients
+      0 │ ✗✗ CRASHED  │
+      … │
+    300 │             │ m9 c1#30→n0 Get
+    310 │             │ m10 c1#3→n0 Put
+";
+        let timeline = timeline_of("t", output).unwrap();
+        assert!(
+            timeline.rows[timeline.violation].contains("m10 c1#3→"),
+            "{timeline:?}"
+        );
     }
 }

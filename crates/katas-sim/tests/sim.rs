@@ -622,3 +622,56 @@ fn a_failure_reads_as_seed_property_stats_and_a_column_per_node() {
         assert!(header.contains(column), "no column {column}: {header}");
     }
 }
+
+#[test]
+fn a_failure_naming_an_early_operation_shows_the_events_around_it() {
+    // A checker at the end of a busy run names an operation from near its start: the
+    // timeline must show that operation, not the last rows of the run.
+    let sim = busy_run(42);
+    let lines = sim.trace_lines();
+    let early = lines
+        .iter()
+        .skip(lines.len() / 4)
+        .take(lines.len() / 4)
+        .find_map(|l| {
+            let at = l.find("c1#")?;
+            let name: String = l[at..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '#')
+                .collect();
+            Some(name)
+        })
+        .expect("an early operation of client 1");
+    let report = sim
+        .fail("not linearizable", format!("no order explains {early}"))
+        .to_string();
+    assert!(
+        report.contains(&format!("around {early}")),
+        "the timeline says what it is around: {report}"
+    );
+    let rows: Vec<&str> = report.lines().filter(|l| l.contains(" │")).collect();
+    assert!(
+        rows.iter().any(|r| r.contains(&early)),
+        "the named operation's row is shown: {report}"
+    );
+    assert!(
+        rows.len() <= 1 + 40 + 10 + 10,
+        "fitted: {} rows",
+        rows.len()
+    );
+    // The faults before it are kept (busy_run crashes and partitions from tick 0), and a `…`
+    // row marks the events left out between them and the window.
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("CRASHED") || r.contains("partition")),
+        "{report}"
+    );
+    assert!(
+        rows.iter().any(|r| r.trim_start().starts_with("… │")),
+        "{report}"
+    );
+
+    // A detail that names nothing keeps the end of the run.
+    let plain = sim.fail("demo", "nothing named").to_string();
+    assert!(plain.contains("the last 40 of"), "{plain}");
+}
