@@ -806,3 +806,35 @@ fn the_timeline_opens_full_width_at_the_violation_and_scrolls_within_it() {
     update(&mut m, special(KeyCode::Esc));
     assert_eq!(m.mode, Mode::Main);
 }
+
+#[test]
+fn timeline_rows_in_the_result_pane_are_one_line_each() {
+    let mut m = model(false);
+    update(
+        &mut m,
+        Message::Resize {
+            width: 120,
+            height: 40,
+        },
+    );
+    finished(&mut m, replication_failure());
+    for _ in 0..3 {
+        update(&mut m, special(KeyCode::PageDown));
+    }
+    let screen = draw(&m, 120, 40);
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains(" │ send 5 → n1"))
+        .collect();
+    assert!(!rows.is_empty(), "{screen}");
+    assert!(
+        rows.iter().all(|r| r.contains('…')),
+        "each row is cut to the pane, marked with an ellipsis:\n{screen}"
+    );
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.contains("right edge of an eighty")),
+        "no row wraps onto a second line:\n{screen}"
+    );
+}

@@ -38,8 +38,9 @@ pub(super) fn failing_in_order<'a>(
     failing
 }
 
-/// The verdict, then what the learner needs to act on it.
-pub(super) fn result_text(model: &Model, theme: &Theme) -> Text<'static> {
+/// The verdict, then what the learner needs to act on it; `width` is the pane's inside, to
+/// which timeline rows are cut rather than wrapped.
+pub(super) fn result_text(model: &Model, theme: &Theme, width: u16) -> Text<'static> {
     let Some(outcome) = &model.outcome else {
         let file = if model.snapshot.lib_path.is_empty() {
             "your crate".to_owned()
@@ -126,12 +127,18 @@ pub(super) fn result_text(model: &Model, theme: &Theme) -> Text<'static> {
                 .lines()
                 .map(|l| Line::from(l.to_owned())),
         ),
-        _ => tests_text(model, outcome, theme, &mut lines),
+        _ => tests_text(model, outcome, theme, width, &mut lines),
     }
     Text::from(lines)
 }
 
-fn tests_text(model: &Model, outcome: &RunOutcome, theme: &Theme, lines: &mut Vec<Line<'static>>) {
+fn tests_text(
+    model: &Model,
+    outcome: &RunOutcome,
+    theme: &Theme,
+    width: u16,
+    lines: &mut Vec<Line<'static>>,
+) {
     let stages: Vec<String> = model
         .snapshot
         .tracks
@@ -182,7 +189,7 @@ fn tests_text(model: &Model, outcome: &RunOutcome, theme: &Theme, lines: &mut Ve
                 "did not finish before the time limit (an endless loop? a deadlock?)",
             ));
         }
-        lines.extend(test.output.lines().map(|l| Line::from(l.to_owned())));
+        lines.extend(test.output.lines().map(|l| Line::from(fit_row(l, width))));
     }
     if !outcome.test_output.trim().is_empty() {
         lines.push(Line::default());
@@ -193,6 +200,22 @@ fn tests_text(model: &Model, outcome: &RunOutcome, theme: &Theme, lines: &mut Ve
                 .map(|l| Line::from(l.to_owned())),
         );
     }
+}
+
+/// A timeline row (`    130 │ …`) cut to `width` with an ellipsis, so each event stays one
+/// line (`t` shows the rows whole); any other line as it is, to be wrapped.
+fn fit_row(line: &str, width: u16) -> String {
+    let is_row = line.split_once('│').is_some_and(|(tick, _)| {
+        let tick = tick.trim();
+        tick == "tick" || tick == "…" || tick.parse::<u64>().is_ok()
+    });
+    let width = usize::from(width.max(2));
+    if !is_row || line.chars().count() <= width {
+        return line.to_owned();
+    }
+    let mut cut: String = line.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The first failing test: its name, where it stopped, and what it said.

@@ -116,7 +116,11 @@ pub fn scroll_limits(model: &Model) -> (u16, u16) {
             areas.brief,
             true,
         ),
-        overflow(result_text(model, &theme), result_pane, true),
+        overflow(
+            result_text(model, &theme, result_pane.width.saturating_sub(2)),
+            result_pane,
+            true,
+        ),
     )
 }
 
@@ -296,7 +300,7 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
                 .label(label),
             bar,
         );
-        let previous = result_text(model, theme);
+        let previous = result_text(model, theme, rest.width);
         frame.render_widget(
             Paragraph::new(previous)
                 .style(theme.dim)
@@ -305,7 +309,7 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
         );
         return;
     }
-    let paragraph = Paragraph::new(result_text(model, theme))
+    let paragraph = Paragraph::new(result_text(model, theme, inner.width))
         .wrap(Wrap { trim: false })
         .scroll((model.result_scroll, 0));
     frame.render_widget(paragraph, inner);
