@@ -6,26 +6,46 @@ use std::path::Path;
 
 /// Writes `contents` to `path` so that a crash at any moment leaves either the old file or the new
 /// one, never a mix: write a temporary file beside it, fsync it, rename it over, fsync the folder.
+/// Each write has a temporary file of its own (tempfile picks a fresh name), so writers in
+/// parallel never truncate each other's half-written file; a crash leaves at most a stray
+/// `.<name>.*.tmp` that nothing reads.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     fs::create_dir_all(dir)?;
-    let tmp = tmp_path(path);
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    drop(file);
-    if let Err(err) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(err);
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // tempfile creates files readable by their owner only; the file keeps the mode it had.
+    let permissions = fs::metadata(path).map(|m| m.permissions());
+    #[cfg(unix)]
+    let permissions = permissions.or_else(|_| {
+        use std::os::unix::fs::PermissionsExt;
+        Ok::<_, io::Error>(fs::Permissions::from_mode(0o644))
+    });
+    if let Ok(permissions) = permissions {
+        builder.permissions(permissions);
     }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|err| err.error)?;
     sync_dir(dir)
 }
 
-/// The temporary file `write_atomic` uses for `path`.
-pub fn tmp_path(path: &Path) -> std::path::PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
+/// Whether `name` is a temporary file `write_atomic` left for `target` (after a crash).
+pub fn is_tmp_of(target: &Path, name: &std::ffi::OsStr) -> bool {
+    let (Some(target), Some(name)) = (target.file_name().and_then(|n| n.to_str()), name.to_str())
+    else {
+        return false;
+    };
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(target))
+        .is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".tmp"))
 }
 
 #[cfg(unix)]
@@ -123,7 +143,53 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "two");
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(
+            dir.path().read_dir().unwrap().count(),
+            1,
+            "a temporary was left"
+        );
+    }
+
+    #[test]
+    fn parallel_atomic_writes_never_fail_nor_show_a_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.toml");
+        let contents: Vec<String> = (0..8).map(|i| format!("{i}").repeat(64 * 1024)).collect();
+        write_atomic(&path, contents[0].as_bytes()).unwrap();
+        std::thread::scope(|scope| {
+            for text in &contents {
+                let (path, contents) = (&path, &contents);
+                scope.spawn(move || {
+                    for _ in 0..20 {
+                        write_atomic(path, text.as_bytes()).unwrap();
+                        let seen = fs::read_to_string(path).unwrap();
+                        assert!(
+                            contents.contains(&seen),
+                            "a reader saw {} bytes",
+                            seen.len()
+                        );
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            dir.path().read_dir().unwrap().count(),
+            1,
+            "a temporary was left"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_atomic_write_keeps_the_mode_a_file_had() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("info.toml");
+        fs::write(&path, "x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"y").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub fn overlay(solution: &Path, crate_dir: &Path) -> io::Result<()> {
 }
 
 /// Rewrites `path = "..."` dependencies that are relative to `home` into absolute paths.
-fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> {
+pub(crate) fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> {
     let text = fs::read_to_string(manifest)?;
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| {
         io::Error::new(
@@ -217,7 +217,7 @@ fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> 
 
 /// Resolves `.` and `..` in a path by its text alone: the folders it passes through need not
 /// exist (a trusted course's `exercises/<track>` usually does not).
-fn normalize_path(path: &Path) -> PathBuf {
+pub(crate) fn normalize_path(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for component in path.components() {

@@ -75,9 +75,15 @@ impl Session {
         })
     }
 
-    pub fn save(&self) -> Result<(), SessionError> {
-        self.store.save(&self.progress)?;
-        Ok(())
+    /// Applies a change to the progress on disk (under its lock, so what another katas on this
+    /// course recorded meanwhile is kept) and refreshes the copy in memory.
+    pub fn change<T>(
+        &mut self,
+        change: impl FnOnce(&mut Progress) -> T,
+    ) -> Result<T, SessionError> {
+        let (progress, answer) = self.store.update(change)?;
+        self.progress = progress;
+        Ok(answer)
     }
 
     pub fn store(&self) -> &ProgressStore {
@@ -145,9 +151,10 @@ impl Session {
                 .and_then(|t| t.current_stage.as_deref())
                 != Some(stage_id.as_str());
         if changed {
-            self.progress.current_track = Some(id.clone());
-            self.progress.track_mut(&id).current_stage = Some(stage_id);
-            self.save()?;
+            self.change(|p| {
+                p.current_track = Some(id.clone());
+                p.track_mut(&id).current_stage = Some(stage_id);
+            })?;
         }
         Ok(at)
     }
@@ -155,11 +162,13 @@ impl Session {
     /// The request that runs a stage: its crate, the shared build folder, its time limit.
     pub fn run_request(&self, at: StageRef) -> RunRequest {
         let track = self.track(at);
-        RunRequest::new(
+        let mut request = RunRequest::new(
             &self.course.crate_dir(track),
             &self.course.target_dir(),
             self.stage(at).time_limit,
-        )
+        );
+        request.memory_limit = Some(self.stage(at).memory_limit_mib * 1024 * 1024);
+        request
     }
 
     /// Stages whose test files in the learner's crate differ from the course's.
@@ -187,15 +196,18 @@ impl Session {
         let order: Vec<&str> = track.stages.iter().map(|s| s.id.as_str()).collect();
         let summary = RunSummary::from_outcome(&track_id, &stage_id, outcome, &order);
         let now = Timestamp::now();
-        self.progress
-            .record_run(&track_id, &stage_id, &fingerprint, now);
-        let newly_passed =
-            outcome.verdict == Verdict::Passed && !self.progress.is_passed(&track_id, &stage_id);
-        if outcome.verdict == Verdict::Passed {
-            self.progress.record_pass(&track_id, &stage_id, now);
-        }
-        self.save()?;
+        let passed = outcome.verdict == Verdict::Passed;
+        // Saved after the summary, whatever happens to the save: a full disk that refuses the
+        // progress must not also cost the hints their facts.
         self.save_summary(&summary);
+        let newly_passed = self.change(|p| {
+            p.record_run(&track_id, &stage_id, &fingerprint, now);
+            let newly_passed = passed && !p.is_passed(&track_id, &stage_id);
+            if passed {
+                p.record_pass(&track_id, &stage_id, now);
+            }
+            newly_passed
+        })?;
         Ok(newly_passed)
     }
 
@@ -220,9 +232,10 @@ impl Session {
             track_ref.id.clone(),
             track_ref.stages[next.stage].id.clone(),
         );
-        self.progress.track_mut(&id).current_stage = Some(stage_id);
-        self.progress.current_track = Some(id);
-        self.save()?;
+        self.change(|p| {
+            p.track_mut(&id).current_stage = Some(stage_id);
+            p.current_track = Some(id);
+        })?;
         self.enter(track)?;
         Ok(Advance::Moved(next))
     }
@@ -260,16 +273,8 @@ impl Session {
         forced: bool,
     ) -> Result<(), SessionError> {
         let (track, stage) = (self.track(at).id.clone(), self.stage(at).id.clone());
-        hints::record(
-            &mut self.progress,
-            &track,
-            &stage,
-            ladder,
-            index,
-            forced,
-            Timestamp::now(),
-        );
-        self.save()
+        let now = Timestamp::now();
+        self.change(|p| hints::record(p, &track, &stage, ladder, index, forced, now))
     }
 
     /// Puts a track's crate in the start state of a stage (backing the learner's crate up first)
@@ -289,16 +294,17 @@ impl Session {
             .map(|s| s.id.clone())
             .collect();
         let stage_id = track.stages[at.stage].id.clone();
-        let progress = self.progress.track_mut(&id);
-        progress.current_stage = Some(stage_id);
-        progress.last_sources = None;
-        for stage in later {
-            if let Some(record) = progress.stages.get_mut(&stage) {
-                record.passed_at = None;
+        self.change(|p| {
+            let progress = p.track_mut(&id);
+            progress.current_stage = Some(stage_id);
+            progress.last_sources = None;
+            for stage in later {
+                if let Some(record) = progress.stages.get_mut(&stage) {
+                    record.passed_at = None;
+                }
             }
-        }
-        self.progress.current_track = Some(id);
-        self.save()?;
+            p.current_track = Some(id);
+        })?;
         Ok(saved)
     }
 

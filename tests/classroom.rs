@@ -118,9 +118,9 @@ fn a_learners_report_has_every_stage_with_its_numbers() {
     assert_eq!(
         lines,
         [
-            "course,learner,track,stage,status,passed_at,attempts,runs,hint_rungs,nudges,stuck,active_secs",
-            "Mini course,Bob,counter,count,passed,2026-03-03T09:40:00Z,4,6,3,1,0,1200",
-            "Mini course,Bob,counter,reset,in_progress,,3,4,3,1,1,900",
+            "course,learner,track,stage,status,passed_at,attempts,runs,hint_rungs,nudges,stuck,active_secs,source",
+            "Mini course,Bob,counter,count,passed,2026-03-03T09:40:00Z,4,6,3,1,0,1200,self-reported",
+            "Mini course,Bob,counter,reset,in_progress,,3,4,3,1,1,900,self-reported",
         ]
     );
 
@@ -513,7 +513,16 @@ fn an_export_has_no_solutions_still_loads_and_verifies() {
     let (code, _, stderr) = output(&dest, &["run"]);
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     solve_stage_one(&dest);
-    let (code, stdout, stderr) = output(&dest, &["verify", "--format", "json"]);
+    let (code, stdout, stderr) = output(
+        &dest,
+        &[
+            "verify",
+            "--format",
+            "json",
+            "--reference",
+            root.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     let verdict = json(&stdout);
     assert_eq!(verdict["stages"][0]["status"], "passed");
@@ -791,10 +800,21 @@ fn both_workflows_prepare_the_grader_the_same_way() {
         text[from..to].to_owned()
     };
     assert_eq!(setup(GRADE_YML), setup(CLASSROOM_YML));
-    assert!(
-        setup(GRADE_YML).contains("rm -rf teacher"),
-        "the teacher's copy goes before learner code runs"
-    );
+    for file in [GRADE_YML, CLASSROOM_YML] {
+        let text = fs::read_to_string(repo().join(file)).unwrap();
+        assert!(
+            !text.contains("secrets."),
+            "{file}: a learner-side workflow is handed no secret"
+        );
+        assert!(
+            text.contains("FEEDBACK ONLY") && text.contains("katas grade"),
+            "{file} says it is feedback, and where grades come from"
+        );
+        assert!(
+            text.contains("apt-get install -y -qq bubblewrap"),
+            "{file} installs the sandbox"
+        );
+    }
 }
 
 #[cfg(unix)]

@@ -196,9 +196,14 @@ fn resetting_without_a_terminal_or_yes_changes_nothing() {
 #[test]
 fn verify_grades_every_stage_and_reports_tampering() {
     let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    let reference = pristine.to_str().unwrap();
     output(&root, &["run"]);
     solve_stage_one(&root);
-    let (code, stdout, stderr) = output(&root, &["verify", "--format", "json"]);
+    let (code, stdout, stderr) = output(
+        &root,
+        &["verify", "--format", "json", "--reference", reference],
+    );
     assert_eq!(code, i32::from(exit_codes::FAILED), "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["stages"][0]["status"], "passed");
@@ -213,7 +218,16 @@ fn verify_grades_every_stage_and_reports_tampering() {
         (Some(1), Some(1))
     );
 
-    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--reference",
+            reference,
+        ],
+    );
     assert_eq!(code, 0, "one passing stage verifies alone");
 
     // The learner weakens their copy of the test so a wrong counter would pass.
@@ -225,7 +239,15 @@ fn verify_grades_every_stage_and_reports_tampering() {
     );
     let (code, stdout, _) = output(
         &root,
-        &["verify", "--stage", "counter/count", "--format", "junit"],
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--format",
+            "junit",
+            "--reference",
+            reference,
+        ],
     );
     assert_eq!(code, i32::from(exit_codes::TAMPERED), "{stdout}");
     assert!(
@@ -254,15 +276,20 @@ fn a_trusted_reference_catches_edits_to_the_course_folder_too() {
             "checker::expect_count(0, 0)",
         );
     }
-    let (code, _, stderr) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, stderr) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--untrusted-reference",
+        ],
+    );
     assert_eq!(
         code, 0,
-        "without a trusted copy the edit goes unseen: {stderr}"
+        "graded against the learner's own copy, the edit goes unseen: {stderr}"
     );
-    assert!(
-        stderr.contains("no trusted copy"),
-        "and katas says so: {stderr}"
-    );
+    assert!(stderr.contains("UNTRUSTED"), "and katas says so: {stderr}");
     let (code, stdout, _) = output(
         &root,
         &[
@@ -431,7 +458,15 @@ fn a_trusted_reference_also_covers_the_courses_own_crates() {
         "assert_eq!(actual, expected, \"the count should be {expected}\");",
         "let _ = (actual, expected);",
     );
-    let (code, _, _) = output(&root, &["verify", "--stage", "counter/count"]);
+    let (code, _, _) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/count",
+            "--untrusted-reference",
+        ],
+    );
     assert_eq!(
         code, 0,
         "built against the learner's own checker, the wrong counter passes"
@@ -504,4 +539,179 @@ fn run_seed_replays_one_seed_through_katas_build_without_recording_it() {
 
     let (code, stdout, _) = output(&root, &["run", "--test", "sees_the_seed"]);
     assert_ne!(code, 0, "without the seed the test fails: {stdout}");
+}
+
+#[test]
+fn parallel_runs_on_one_course_lose_no_update() {
+    let (_dir, root) = course("mini");
+    // One run first, so the parallel ones find the build done and overlap in recording.
+    assert_eq!(output(&root, &["run"]).0, i32::from(exit_codes::FAILED));
+    let parallel = 8;
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..parallel)
+            .map(|_| scope.spawn(|| output(&root, &["run"])))
+            .collect();
+        for run in runs {
+            let (code, stdout, stderr) = run.join().unwrap();
+            assert_eq!(code, i32::from(exit_codes::FAILED), "{stdout}\n{stderr}");
+            assert!(!stderr.contains("cannot save progress"), "{stderr}");
+        }
+    });
+    let store = katas::progress::ProgressStore::in_state_dir(&root.join(".katas"));
+    let progress = store.load().unwrap();
+    let stage = progress.stage("counter", "count").unwrap();
+    assert_eq!(stage.runs, 1 + parallel, "runs were lost");
+}
+
+/// Whether a process is still running (a zombie waiting to be reaped is not).
+#[cfg(target_os = "linux")]
+fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Starts `katas run` on a course whose first test starts a process of its own, then hangs;
+/// returns the running katas and the pids of the test binary and of its process, once the test
+/// is running.
+#[cfg(target_os = "linux")]
+fn katas_run_with_a_hanging_test(root: &std::path::Path) -> (std::process::Child, i32, i32) {
+    // The first run creates the learner's crate.
+    output(root, &["run"]);
+    let pid_file = root.join("test.pid");
+    common::edit(
+        &root.join("exercises/counter/src/lib.rs"),
+        "todo!(\"count one event\")",
+        &format!(
+            "let child = std::process::Command::new(\"sleep\").arg(\"600\").spawn().unwrap();\n        \
+             std::fs::write({:?}, format!(\"{{}} {{}}\", std::process::id(), child.id())).unwrap();\n        \
+             std::thread::sleep(std::time::Duration::from_secs(600));",
+            pid_file.display().to_string()
+        ),
+    );
+    let mut katas = std::process::Command::new(env!("CARGO_BIN_EXE_katas"))
+        .arg("run")
+        .current_dir(root)
+        .env_remove("KATAS_COURSE")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded only so that a broken run fails the test instead of hanging it.
+    for _ in 0..6000 {
+        let pids: Vec<i32> = fs::read_to_string(&pid_file)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        if let [test, child] = pids[..] {
+            return (katas, test, child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = katas.kill();
+    let _ = katas.wait();
+    panic!("the test never started");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn katas_run_ended_by_sigterm_or_sighup_leaves_no_test_running() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    for (signal, code) in [(Signal::SIGTERM, 143), (Signal::SIGHUP, 129)] {
+        let (_dir, root) = course("mini");
+        let (katas, test, child) = katas_run_with_a_hanging_test(&root);
+        kill(Pid::from_raw(katas.id() as i32), signal).unwrap();
+        let out = katas.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{signal}");
+        assert!(
+            !alive(test),
+            "{signal}: the test binary {test} is still running"
+        );
+        assert!(
+            !alive(child),
+            "{signal}: the test's process {child} is still running"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_test_binary_dies_with_a_katas_killed_by_sigkill() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let (_dir, root) = course("mini");
+    let (mut katas, test, child) = katas_run_with_a_hanging_test(&root);
+    kill(Pid::from_raw(katas.id() as i32), Signal::SIGKILL).unwrap();
+    katas.wait().unwrap();
+    // The parent-death signal and the watchdog act as katas dies; the deaths follow, within a
+    // bound that is there only so a failure does not hang the test.
+    for pid in [test, child] {
+        let mut dead = false;
+        for _ in 0..400 {
+            if !alive(pid) {
+                dead = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert!(
+            dead,
+            "{pid} (test binary {test}, its process {child}) outlived katas"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_whose_progress_cannot_be_saved_still_shows_its_verdict() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let state_dir = root.join(".katas");
+    if !common::make_unwritable(&state_dir) {
+        eprintln!("skipped: no way to make a folder unwritable here");
+        return;
+    }
+    let (code, stdout, stderr) = output(&root, &["run"]);
+    common::make_writable(&state_dir);
+    assert!(
+        stdout.contains("1 of 2 tests pass - stage 1 of 2: count"),
+        "the verdict is missing: {stdout}"
+    );
+    assert!(stderr.contains("cannot save progress"), "{stderr}");
+    assert_eq!(code, i32::from(exit_codes::KATAS_ERROR));
+}
+
+#[test]
+fn a_tests_terminal_escapes_do_not_reach_the_terminal() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    common::edit(
+        &root.join("exercises/counter/src/lib.rs"),
+        "todo!(\"count one event\")",
+        "panic!(\"\\x1b]0;pwned\\x07\\x1b[2Jcleared\")",
+    );
+    // Colours forced through, so that only katas' own filter stands between the test and the
+    // terminal.
+    let out = common::katas(&root)
+        .arg("run")
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cleared"), "{stdout}");
+    assert!(
+        !stdout.contains("\u{1b}]0;") && !stdout.contains("\u{1b}[2J"),
+        "{stdout:?}"
+    );
 }

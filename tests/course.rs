@@ -16,3 +16,49 @@ fn the_bundled_course_is_sound() {
         "katas dev check found problems:\n{stdout}\n{stderr}"
     );
 }
+
+/// Every track's last reference solution, graded the way a teacher grades (the course built into
+/// katas, trusted parts only, the witness channel, the sandbox), passes every stage of its track:
+/// the grader's rewriting of the trusted tests holds for every stage of the real course.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_reference_solutions_pass_when_graded_like_a_learners_work() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("course");
+    for part in ["info.toml", "course", "crates", "exercises"] {
+        let from = repo.join(part);
+        if from.is_dir() {
+            common::copy(&from, &root.join(part));
+        } else {
+            std::fs::create_dir_all(&root).unwrap();
+            std::fs::copy(&from, root.join(part)).unwrap();
+        }
+    }
+    let course = katas::course::load(repo).unwrap();
+    for track in &course.tracks {
+        let last = track.stages.last().unwrap();
+        let src = root.join("exercises").join(&track.id).join("src");
+        std::fs::remove_dir_all(&src).unwrap();
+        common::copy(
+            &repo
+                .join("solutions")
+                .join(&track.id)
+                .join(&last.id)
+                .join("src"),
+            &src,
+        );
+    }
+    let (code, stdout, stderr) = common::output(&root, &["verify", "--format", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}\n{stderr}"));
+    let stages = report["stages"].as_array().unwrap();
+    let total: usize = course.tracks.iter().map(|t| t.stages.len()).sum();
+    assert_eq!(stages.len(), total, "{stdout}");
+    for stage in stages {
+        assert_eq!(stage["status"], "passed", "{stage}\n{stderr}");
+    }
+    assert_eq!(report["reference"]["kind"], "bundled");
+    assert_eq!(report["sandboxed"], true);
+    assert_eq!(code, 0, "{stderr}");
+}

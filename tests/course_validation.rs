@@ -256,3 +256,97 @@ fn no_damage_makes_loading_panic() {
         fs::write(root.join(files[which]), &originals[which]).unwrap();
     }
 }
+
+#[test]
+fn ids_that_are_keywords_or_clash_with_katas_own_names_are_refused() {
+    for (from, to) in [
+        (
+            "stages = [\"count\", \"reset\"]",
+            "stages = [\"fn\", \"reset\"]",
+        ),
+        (
+            "stages = [\"count\", \"reset\"]",
+            "stages = [\"count\", \"start\"]",
+        ),
+        (
+            "stages = [\"count\", \"reset\"]",
+            "stages = [\"test\", \"reset\"]",
+        ),
+        ("id = \"counter\"", "id = \"std\""),
+        ("id = \"counter\"", "id = \"self\""),
+    ] {
+        let problems = problems_after(|root| edit(&root.join("info.toml"), from, to));
+        let p = problems
+            .iter()
+            .find(|p| p.what.contains("id `"))
+            .unwrap_or_else(|| panic!("{to}: no id problem in {problems:#?}"));
+        assert_eq!(p.file.to_str(), Some("info.toml"), "{p}");
+        assert!(p.line.is_some(), "{p}");
+        assert!(
+            p.fix.contains("rename") && p.fix.contains("info.toml"),
+            "{to}: {p}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_a_stage_file_is_refused_without_hanging() {
+    for file in ["stage.toml", "brief.md", "tests.rs"] {
+        let problems = problems_after(|root| {
+            let path = root.join("course/counter/count").join(file);
+            fs::remove_file(&path).unwrap();
+            nix_mkfifo(&path);
+        });
+        let p = one(&problems, "not a regular file");
+        assert!(p.file.ends_with(file), "{p}");
+        assert!(p.fix.contains("plain"), "{p}");
+    }
+}
+
+#[cfg(unix)]
+fn nix_mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_course_path_that_is_not_utf8_is_said_before_anything_runs() {
+    use std::os::unix::ffi::OsStrExt;
+    let (dir, root) = common::course("mini");
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    fs::rename(&root, &odd).unwrap();
+    let err = course::load(&odd).unwrap_err().to_string();
+    assert!(
+        err.contains("not valid UTF-8") && err.contains("fix: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_memory_limit_out_of_range_is_refused_and_one_in_range_is_kept() {
+    let problems = problems_after(|root| {
+        edit(
+            &root.join("course/counter/count/stage.toml"),
+            "time_limit_secs = 10",
+            "time_limit_secs = 10\nmemory_limit_mib = 1",
+        )
+    });
+    one(&problems, "memory_limit_mib = 1 is out of range");
+    let (_dir, root) = common::course("mini");
+    edit(
+        &root.join("course/counter/count/stage.toml"),
+        "time_limit_secs = 10",
+        "time_limit_secs = 10\nmemory_limit_mib = 256",
+    );
+    let course = course::load(&root).unwrap();
+    assert_eq!(course.tracks[0].stages[0].memory_limit_mib, 256);
+    assert_eq!(
+        course.tracks[0].stages[1].memory_limit_mib,
+        course::DEFAULT_MEMORY_LIMIT_MIB
+    );
+}

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use katas::runner::{self, RunOutcome, RunRequest, TestStatus, Verdict};
+use katas::runner::{self, EarlyEnd, RunOutcome, RunRequest, TestStatus, Verdict};
 use tokio_util::sync::CancellationToken;
 
 /// A fixture crate with one stage module `fx` holding `tests`.
@@ -260,4 +260,171 @@ fn a_broken_manifest_is_a_build_error_with_cargos_words() {
         "{}",
         outcome.build_output
     );
+}
+
+#[test]
+fn a_daemon_holding_the_output_pipe_keeps_the_results_and_dies_with_the_run() {
+    // `setsid` leaves the run's process group; the daemon inherits stdout and stderr, so the
+    // pipes stay open after the test binary is gone.
+    let tests = r#"
+#[test]
+fn starts_a_daemon() {
+    let child = std::process::Command::new("setsid").args(["sleep", "300"]).spawn().unwrap();
+    std::fs::write("PIDFILE", child.id().to_string()).unwrap();
+    std::mem::forget(child);
+}
+#[test]
+fn passes_too() {}
+"#;
+    let (dir, request) = fixture("fx_daemon", "", tests);
+    let outcome = run(&request);
+    let pid: u32 = std::fs::read_to_string(dir.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(outcome.verdict, Verdict::Passed, "{outcome:?}");
+    assert_eq!(outcome.passed_count(), 2, "{outcome:?}");
+    assert!(!alive(pid), "the daemon ({pid}) outlived the run");
+}
+
+#[test]
+fn a_double_fork_does_not_escape_the_run() {
+    let tests = r#"
+#[test]
+fn double_forks() {
+    let status = std::process::Command::new("setsid")
+        .args(["sh", "-c", "sleep 300 </dev/null >/dev/null 2>&1 & echo $! > PIDFILE"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+"#;
+    let (dir, request) = fixture("fx_double_fork", "", tests);
+    let outcome = run(&request);
+    assert_eq!(outcome.verdict, Verdict::Passed, "{outcome:?}");
+    let pid: u32 = std::fs::read_to_string(dir.path().join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!alive(pid), "the grandchild ({pid}) outlived the run");
+}
+
+#[test]
+fn an_output_flood_never_costs_the_results() {
+    let tests = r#"
+#[test]
+fn floods_stdout() {
+    use std::io::Write;
+    let line = "y".repeat(1023) + "\n";
+    let mut out = std::io::stdout().lock();
+    for _ in 0..16 * 1024 { out.write_all(line.as_bytes()).unwrap(); }
+}
+#[test]
+fn then_passes() {}
+#[test]
+fn and_fails() { panic!("as it should"); }
+"#;
+    let (_dir, mut request) = fixture("fx_flood_results", "", tests);
+    request.output_cap = 64 * 1024;
+    let outcome = run(&request);
+    assert!(outcome.truncated, "16 MiB of output must be cut");
+    let status = |name: &str| {
+        outcome
+            .tests
+            .iter()
+            .find(|t| t.name == format!("fx::{name}"))
+            .unwrap_or_else(|| panic!("no {name} in {:?}", outcome.tests))
+            .status
+    };
+    assert_eq!(status("floods_stdout"), TestStatus::Passed);
+    assert_eq!(status("then_passes"), TestStatus::Passed);
+    assert_eq!(status("and_fails"), TestStatus::Failed);
+    assert_eq!(outcome.verdict, Verdict::Failed);
+}
+
+#[test]
+fn a_test_binary_that_ends_early_is_named_by_its_status_or_signal() {
+    let tests = "#[test]\nfn aborts() { std::process::abort(); }\n#[test]\nfn waits() { std::thread::sleep(std::time::Duration::from_secs(5)); }\n";
+    let (_dir, request) = fixture("fx_abort", "", tests);
+    let outcome = run(&request);
+    assert_eq!(outcome.verdict, Verdict::Failed);
+    assert!(
+        matches!(&outcome.early_end, Some(EarlyEnd::Signal { name, .. }) if name == "SIGABRT"),
+        "{:?}",
+        outcome.early_end
+    );
+    assert!(outcome.unfinished_reason().contains("SIGABRT"));
+    assert!(!outcome.unfinished_reason().contains("endless loop"));
+
+    let tests = "#[test]\nfn exits() { std::process::exit(3); }\n#[test]\nfn waits() { std::thread::sleep(std::time::Duration::from_secs(5)); }\n";
+    let (_dir, request) = fixture("fx_exit3", "", tests);
+    let outcome = run(&request);
+    assert_eq!(outcome.early_end, Some(EarlyEnd::Exited(3)), "{outcome:?}");
+    assert!(outcome.unfinished_reason().contains("exited with status 3"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_test_past_its_memory_limit_is_stopped_and_said_so() {
+    let tests = r#"
+#[test]
+fn hoards() {
+    let big = vec![1u8; 1 << 30];
+    assert_eq!(big[big.len() - 1], 1);
+}
+"#;
+    let (_dir, mut request) = fixture("fx_memory", "", tests);
+    request.memory_limit = Some(256 * 1024 * 1024);
+    let outcome = run(&request);
+    assert_eq!(outcome.verdict, Verdict::Failed, "{outcome:?}");
+    assert_eq!(
+        outcome.early_end,
+        Some(EarlyEnd::MemoryLimit { mib: 256 }),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .unfinished_reason()
+            .contains("memory limit of 256 MiB")
+    );
+}
+
+#[test]
+fn a_build_waiting_for_cargos_lock_says_so() {
+    use katas::runner::RunEvent;
+    let (_dir, request) = fixture("fx_lock", "", "#[test]\nfn t() {}\n");
+    // Build once, so the lock file exists; then hold it as a left-over cargo would.
+    assert_eq!(run(&request).verdict, Verdict::Passed);
+    let lock_path = request.target_dir.join("debug/.cargo-lock");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let run = tokio::spawn(async move { runner::run(&request, &cancel, Some(tx)).await });
+        // A bound only so that a missing event fails the test instead of hanging it.
+        let said = tokio::time::timeout(Duration::from_secs(300), async {
+            while let Some(event) = rx.recv().await {
+                if event == RunEvent::WaitingForLock {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false);
+        drop(lock);
+        (said, run.await.unwrap().unwrap())
+    });
+    let (said, outcome) = outcome;
+    assert!(said, "no word of the wait for the lock");
+    assert_eq!(outcome.verdict, Verdict::Passed);
 }

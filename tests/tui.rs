@@ -113,10 +113,15 @@ impl Screen {
 
     /// Waits for the process to end and returns whether it succeeded.
     fn wait_exit(&mut self) -> bool {
+        self.wait_exit_code() == 0
+    }
+
+    /// Waits for the process to end and returns its exit code.
+    fn wait_exit_code(&mut self) -> u32 {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
+                return status.exit_code();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -309,14 +314,98 @@ fn ctrl_c_and_sigterm_restore_the_terminal() {
     assert!(screen.wait_exit(), "Ctrl-C quits cleanly");
     assert_restored(&screen);
 
+    for (signal, code) in [
+        (nix::sys::signal::Signal::SIGTERM, 143),
+        (nix::sys::signal::Signal::SIGHUP, 129),
+    ] {
+        let mut screen = Screen::start(&root);
+        screen.wait_for("tests pass - count");
+        let pid = screen.child.process_id().expect("a pid");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+            signal,
+        )
+        .unwrap();
+        assert_eq!(
+            screen.wait_exit_code(),
+            code,
+            "{signal} ends katas with the shell's code for it"
+        );
+        assert_restored(&screen);
+    }
+}
+
+/// Whether a process is still running (a zombie waiting to be reaped is not).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn quitting_during_a_run_leaves_none_of_its_processes() {
+    let (_dir, root) = common::course("mini");
+    // A first session creates the learner's crate.
     let mut screen = Screen::start(&root);
     screen.wait_for("tests pass - count");
-    let pid = screen.child.process_id().expect("a pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(screen.wait_exit(), "SIGTERM quits cleanly");
-    assert_restored(&screen);
+    screen.press("q");
+    assert!(screen.wait_exit());
+    let pid_file = root.join("test.pid");
+    common::edit(
+        &root.join("exercises/counter/src/lib.rs"),
+        "todo!(\"count one event\")",
+        // The test starts a process of its own (in the run's group), records it, and hangs.
+        &format!(
+            "let child = std::process::Command::new(\"sleep\").arg(\"600\").spawn().unwrap();\n        \
+             std::fs::write({:?}, child.id().to_string()).unwrap();\n        \
+             std::thread::sleep(std::time::Duration::from_secs(600));",
+            pid_file.display().to_string()
+        ),
+    );
+    // Keys, then signals (SIGHUP is what closing the terminal's pane sends).
+    for way in ["q", "\u{3}", "SIGTERM", "SIGHUP"] {
+        let _ = std::fs::remove_file(&pid_file);
+        let mut screen = Screen::start(&root);
+        screen.wait_for("running 2 tests");
+        let mut recorded = None;
+        for _ in 0..6000 {
+            recorded = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            if recorded.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let test: i32 = recorded.expect("the test never started its process");
+        let expected = match way {
+            "SIGTERM" | "SIGHUP" => {
+                let signal: nix::sys::signal::Signal = way.parse().unwrap();
+                let pid = screen.child.process_id().expect("a pid");
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+                    signal,
+                )
+                .unwrap();
+                128 + signal as u32
+            }
+            key => {
+                screen.press(key);
+                0
+            }
+        };
+        assert_eq!(screen.wait_exit_code(), expected, "{way:?}");
+        // No waiting here: katas waited for its run to kill the test binary before it exited.
+        assert!(
+            !alive(test),
+            "{way:?}: the test's process {test} outlived katas"
+        );
+    }
 }

@@ -81,6 +81,10 @@ fn outcome(verdict: Verdict) -> Box<RunOutcome> {
         build_time: Duration::ZERO,
         test_time: Duration::ZERO,
         time_limit: Duration::from_secs(10),
+        witnessed: None,
+        units: vec![],
+        early_end: None,
+        notes: vec![],
     })
 }
 

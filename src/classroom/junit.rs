@@ -2,11 +2,24 @@
 
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::verify::strip;
 use super::{StageStatus, VerifyReport};
 use crate::runner::TestStatus;
+
+/// What the report says it was graded against, in one line.
+fn reference_text(report: &VerifyReport) -> String {
+    let reference = &report.reference;
+    let kind = serde_json::to_value(&reference.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match &reference.path {
+        Some(path) => format!("{} ({kind}: {path})", reference.course),
+        None => format!("{} ({kind})", reference.course),
+    }
+}
 
 /// The report as JUnit XML. A tampered stage carries an `integrity` failure; a stage that did not
 /// compile or could not run, a `build` error, so a CI page shows why at a glance.
@@ -17,6 +30,11 @@ pub fn to_junit(report: &VerifyReport) -> Result<String, quick_junit::SerializeE
         let classname = format!("{}.{}", stage.track, stage.stage);
         let mut suite = TestSuite::new(name);
         suite.set_time(Duration::from_millis(stage.duration_ms));
+        suite.add_property(Property::new("reference", reference_text(report)));
+        suite.add_property(Property::new(
+            "sandboxed",
+            if report.sandboxed { "true" } else { "false" },
+        ));
         if stage.status == StageStatus::Tampered {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
@@ -127,8 +145,19 @@ mod tests {
             ],
             passed: 0,
             failed: 3,
+            reference: crate::classroom::ReferenceInfo {
+                kind: crate::classroom::ReferenceKind::Directory,
+                course: "Course".into(),
+                path: Some("/teacher/course".into()),
+                trusted: true,
+            },
+            sandboxed: true,
         };
         let xml = to_junit(&report).unwrap();
+        assert!(
+            xml.contains(r#"name="reference" value="Course (directory: /teacher/course)""#),
+            "the reference is named: {xml}"
+        );
         assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
         assert!(xml.contains(r#"name="kv_store/memory""#), "{xml}");
         assert!(xml.contains(r#"type="tampered""#), "{xml}");

@@ -13,11 +13,12 @@ pub use merge::{
     BadReport, CLASS_FORMAT, CLASS_VERSION, ClassReport, LearnerRow, LearnerStage, MergeError,
     Merged, StageSummary, merge, parse_report, read_reports,
 };
-pub use reference::Reference;
+pub use reference::{Reference, ReferenceInfo, ReferenceKind};
 pub use report::{
-    LearnerReport, REPORT_FORMAT, REPORT_VERSION, StageReport, Standing, TableFormat, Totals,
-    learner_report,
+    ClaimSource, LearnerReport, REPORT_FORMAT, REPORT_VERSION, StageReport, Standing, TableFormat,
+    Totals, learner_report,
 };
 pub use verify::{
-    StageStatus, StageVerdict, VerifyOptions, VerifyReport, strip as strip_ansi, verify,
+    GradeError, GradeSettings, Grader, StageStatus, StageVerdict, VerifyOptions, VerifyReport,
+    strip as strip_ansi, verify,
 };

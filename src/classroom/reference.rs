@@ -1,70 +1,127 @@
-//! Where the trusted copy of a stage's tests comes from when grading.
+//! The trusted course a grade is measured against: its stage list, time limits, tests, start
+//! crate (manifest and lock file) and own crates all come from here, never from the learner.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use crate::bundled;
-use crate::course::{Course, Stage, Track};
+use crate::course::{self, Course, CourseError, Stage, Track};
 
-/// The trusted tests to grade with.
-#[derive(Debug)]
-pub enum Reference {
-    /// The copy built into this katas binary (the course it was built from).
+/// Where the reference came from, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceKind {
+    /// The course built into this katas binary (the teacher's own copy, when they built it).
     Bundled,
     /// A pristine copy of the course on disk (`verify --reference DIR`).
-    Course(Box<Course>),
-    /// The graded course's own `course/` folder: the learner could have edited it too, so this
-    /// only catches edits to the installed copies in the learner's crate.
-    Own,
+    Directory,
+    /// The learner's own course folder (`verify --untrusted-reference`): the learner controls
+    /// it, so such a grade proves only that the learner's code passes the learner's tests.
+    LearnersOwn,
+}
+
+/// The trusted course, loaded.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub kind: ReferenceKind,
+    pub course: Course,
+}
+
+/// What reports say about the reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReferenceInfo {
+    pub kind: ReferenceKind,
+    pub course: String,
+    /// The folder it was loaded from (for `directory` and `learners_own`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whether the grade can be trusted as a teacher's: false for `learners_own`.
+    pub trusted: bool,
 }
 
 impl Reference {
-    /// The default for a course: the bundled copy if this binary was built from that course.
-    pub fn for_course(course: &Course) -> Self {
-        if bundled::course_name().as_deref() == Some(course.name.as_str()) {
-            Reference::Bundled
-        } else {
-            Reference::Own
+    /// The course built into this binary, written once into `work_root` (the grader's folder).
+    pub fn bundled(work_root: &Path) -> Result<Self, CourseError> {
+        let dir = work_root.join("trusted").join(bundled::fingerprint());
+        if !dir.join("info.toml").is_file() {
+            bundled::write_course(&dir).map_err(|source| CourseError::Io {
+                path: dir.clone(),
+                source,
+            })?;
         }
+        Ok(Self {
+            kind: ReferenceKind::Bundled,
+            course: course::load(&dir)?,
+        })
+    }
+
+    /// A pristine copy of the course on disk; refused when it is the graded course or lies
+    /// inside it (the learner controls that tree).
+    pub fn directory(dir: &Path, graded: &Path) -> Result<Self, CourseError> {
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let (dir_c, graded_c) = (canonical(dir), canonical(graded));
+        if dir_c.starts_with(&graded_c) {
+            return Err(CourseError::UntrustedReference {
+                reference: dir_c,
+                graded: graded_c,
+            });
+        }
+        Ok(Self {
+            kind: ReferenceKind::Directory,
+            course: course::load(dir)?,
+        })
+    }
+
+    /// The learner's own course folder, asked for explicitly.
+    pub fn learners_own(graded: &Path) -> Result<Self, CourseError> {
+        Ok(Self {
+            kind: ReferenceKind::LearnersOwn,
+            course: course::load(graded)?,
+        })
     }
 
     /// The trusted text of a stage's tests, if the reference has that stage.
     pub fn tests(&self, track: &Track, stage: &Stage) -> Option<String> {
-        match self {
-            Reference::Bundled => {
-                bundled::course_file(&format!("{}/{}/tests.rs", track.id, stage.id))
-                    .map(str::to_owned)
-            }
-            Reference::Course(course) => {
-                let track = course.track(&track.id).ok()?;
-                track
-                    .stages
-                    .iter()
-                    .find(|s| s.id == stage.id)
-                    .map(|s| s.tests.clone())
-            }
-            Reference::Own => Some(stage.tests.clone()),
-        }
+        let track = self.course.track(&track.id).ok()?;
+        track
+            .stages
+            .iter()
+            .find(|s| s.id == stage.id)
+            .map(|s| s.tests.clone())
     }
 
-    /// The folder that stands for the course root when resolving the course's own path
-    /// dependencies (e.g. `crates/katas-sim`): the trusted copy's, so a learner's edits to the
-    /// simulator's checkers do not count either.
-    pub fn dependency_root(&self, course: &Course) -> std::io::Result<std::path::PathBuf> {
-        match self {
-            Reference::Bundled => {
-                let root = course.state_dir().join("trusted");
-                bundled::write_crates(&root)?;
-                Ok(root)
-            }
-            Reference::Course(reference) => Ok(reference.root.clone()),
-            Reference::Own => Ok(course.root.clone()),
+    /// What reports say about it.
+    pub fn info(&self) -> ReferenceInfo {
+        ReferenceInfo {
+            kind: self.kind.clone(),
+            course: self.course.name.clone(),
+            path: match self.kind {
+                ReferenceKind::Bundled => None,
+                _ => Some(self.course.root.display().to_string()),
+            },
+            trusted: self.kind != ReferenceKind::LearnersOwn,
         }
     }
 
     /// A phrase for reports: where the trusted tests came from.
     pub fn describe(&self) -> String {
-        match self {
-            Reference::Bundled => "the tests built into this katas".to_owned(),
-            Reference::Course(course) => format!("the tests of the reference course at {}", course.root.display()),
-            Reference::Own => "the course's own course/ folder (no trusted copy: build katas from your copy of the course, or pass --reference DIR)".to_owned(),
+        match self.kind {
+            ReferenceKind::Bundled => {
+                format!("the course built into this katas ({})", self.course.name)
+            }
+            ReferenceKind::Directory => {
+                format!("the reference course at {}", self.course.root.display())
+            }
+            ReferenceKind::LearnersOwn => format!(
+                "the learner's own course folder {} (UNTRUSTED: the learner controls it; build katas from your copy of the course, or pass --reference DIR)",
+                self.course.root.display()
+            ),
         }
+    }
+
+    /// The folder of the reference's course.
+    pub fn root(&self) -> PathBuf {
+        self.course.root.clone()
     }
 }

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::table::{self, Table};
+use super::verify::StageStatus;
 use crate::course::Course;
 use crate::progress::{Progress, StageProgress};
 
@@ -82,6 +83,27 @@ pub struct LearnerReport {
     pub stages: Vec<StageReport>,
 }
 
+/// Where a stage's claim comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimSource {
+    /// The learner's own `.katas/state.toml`: self-reported, and trivially written by hand.
+    #[default]
+    ProgressFile,
+    /// A `katas verify` verdict (its JSON, given with `--verified`).
+    Verify,
+}
+
+impl ClaimSource {
+    /// The words, for people.
+    pub fn word(self) -> &'static str {
+        match self {
+            ClaimSource::ProgressFile => "self-reported",
+            ClaimSource::Verify => "verified",
+        }
+    }
+}
+
 /// One stage of a learner's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageReport {
@@ -104,6 +126,12 @@ pub struct StageReport {
     pub stuck: u32,
     /// Time between runs, pauses of more than a quarter hour left out.
     pub active_secs: u64,
+    /// Where `status` comes from: the learner's progress file, or a `verify` verdict.
+    #[serde(default)]
+    pub source: ClaimSource,
+    /// The `verify` verdict, when one was given for this stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<StageStatus>,
 }
 
 impl StageReport {
@@ -185,10 +213,36 @@ fn stage_report(
         nudges: distinct(true),
         stuck: u32::try_from(record.hints.iter().filter(|h| h.forced).count()).unwrap_or(u32::MAX),
         active_secs: record.active_secs,
+        source: ClaimSource::ProgressFile,
+        verified: None,
     }
 }
 
 impl LearnerReport {
+    /// Replaces the self-reported standing of each stage `verdicts` names with its `verify`
+    /// verdict: a stage is passed only if verify passed it; a stage the progress file claims but
+    /// verify failed is in progress, and its claimed pass time is dropped.
+    pub fn apply_verdicts(&mut self, verdicts: &[(String, String, StageStatus)]) {
+        for stage in &mut self.stages {
+            let Some((_, _, status)) = verdicts
+                .iter()
+                .find(|(t, s, _)| *t == stage.track && *s == stage.stage)
+            else {
+                continue;
+            };
+            stage.source = ClaimSource::Verify;
+            stage.verified = Some(*status);
+            if *status == StageStatus::Passed {
+                stage.status = Standing::Passed;
+            } else {
+                stage.passed_at = None;
+                if stage.status == Standing::Passed {
+                    stage.status = Standing::InProgress;
+                }
+            }
+        }
+    }
+
     pub fn totals(&self) -> Totals {
         let mut totals = Totals {
             stages: self.stages.len(),
@@ -237,8 +291,9 @@ impl LearnerReport {
                 "Hint rungs",
                 "Nudges",
                 "Active time",
+                "Source",
             ],
-            &[false, false, false, true, true, true, true],
+            &[false, false, false, true, true, true, true, false],
         );
         for stage in &self.stages {
             let started = stage.status != Standing::NotStarted;
@@ -257,6 +312,7 @@ impl LearnerReport {
                 } else {
                     "-".into()
                 },
+                stage.source.word().to_owned(),
             ]);
         }
         table
@@ -279,6 +335,7 @@ impl LearnerReport {
                 "nudges",
                 "stuck",
                 "active_secs",
+                "source",
             ],
             &[],
         );
@@ -296,6 +353,7 @@ impl LearnerReport {
                 stage.nudges.to_string(),
                 stage.stuck.to_string(),
                 stage.active_secs.to_string(),
+                stage.source.word().to_owned(),
             ]);
         }
         table

@@ -1,19 +1,111 @@
-//! `katas verify`: runs stages of a learner's crate against the trusted tests, whatever the
-//! learner's progress, and reports each stage as passed, failed, tampered or error.
+//! `katas verify`: grades stages of a learner's repository against a trusted reference, whatever
+//! the learner's progress, and reports each stage as passed, failed, tampered or error.
 //!
-//! The learner's crate is copied to a scratch folder, its `tests/stages/` replaced by the trusted
-//! tests, and built there: nothing in the learner's checkout is changed, and nothing they wrote
-//! in their copy of the tests counts.
+//! What a `passed` means: the reference's tests of the stage, every one of them, ran to their end
+//! against the learner's `src/` and passed, in a crate assembled from trusted parts
+//! ([`crate::grading::assembly`]) in the grader's own folder, built with a pinned toolchain and
+//! run in the sandbox, with results taken from the witness channel
+//! ([`crate::grading::witness`]), never from the test binary's output. The learner's folder is
+//! read for `src/` and, to notice tampering, for their copies of the tests; nothing in it is
+//! written, and nothing in it is built or run but `src/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Reference;
-use crate::course::{Course, CourseError, Stage, Track};
-use crate::layout::{self, Base};
-use crate::runner::{self, RunOutcome, RunRequest, TestStatus, Verdict};
+use super::reference::{Reference, ReferenceInfo};
+use crate::course::{CourseError, Stage, Track};
+use crate::grading::assembly::{self, AssemblyError};
+use crate::grading::toolchain::{Toolchain, ToolchainError};
+use crate::grading::workdir::{WorkDir, WorkDirError};
+use crate::layout;
+use crate::runner::{self, Graded, Launch, RunOutcome, RunRequest, TestStatus, Verdict};
+use crate::sandbox::{self, Sandbox, SandboxError};
+
+/// How to grade: where, and how isolated.
+#[derive(Debug, Clone)]
+pub struct GradeSettings {
+    /// The grader's folder; default: the user's cache folder (`~/.cache/katas/grading`).
+    pub work_dir: Option<PathBuf>,
+    /// Run the learner's build and tests in the sandbox (refuse to grade without it).
+    pub sandbox: bool,
+    /// The test run's memory limit, in bytes (in the sandbox).
+    pub memory_limit: u64,
+}
+
+impl Default for GradeSettings {
+    fn default() -> Self {
+        Self {
+            work_dir: None,
+            sandbox: true,
+            memory_limit: sandbox::DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// Why grading could not start at all.
+#[derive(Debug, thiserror::Error)]
+pub enum GradeError {
+    #[error(transparent)]
+    WorkDir(#[from] WorkDirError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    #[error(transparent)]
+    Course(#[from] CourseError),
+}
+
+/// A grader: its folder (a slot of its own), the pinned toolchain and the sandbox.
+#[derive(Debug)]
+pub struct Grader {
+    work: WorkDir,
+    toolchain: Toolchain,
+    sandbox: Option<Sandbox>,
+    cargo_home: PathBuf,
+    memory_limit: u64,
+}
+
+impl Grader {
+    /// Prepares to grade the course at `graded_root`: refuses a work folder inside it, and
+    /// refuses to go on without the sandbox unless the settings turn it off.
+    pub fn new(settings: &GradeSettings, graded_root: &Path) -> Result<Self, GradeError> {
+        let work = WorkDir::open(settings.work_dir.as_deref(), graded_root)?;
+        let sandbox = if settings.sandbox {
+            Some(Sandbox::find()?)
+        } else {
+            None
+        };
+        let toolchain = Toolchain::pin(work.root())?;
+        Ok(Self {
+            toolchain,
+            sandbox,
+            cargo_home: cargo_home(),
+            memory_limit: settings.memory_limit,
+            work,
+        })
+    }
+
+    /// The grader's folder (where the bundled reference is written).
+    pub fn work_root(&self) -> &Path {
+        self.work.root()
+    }
+
+    /// Whether the learner's code runs sandboxed.
+    pub fn sandboxed(&self) -> bool {
+        self.sandbox.is_some()
+    }
+}
+
+/// The grader's cargo home: where the locked dependencies are downloaded to and read from.
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
 
 /// Which stages to verify.
 #[derive(Debug, Default, Clone)]
@@ -27,14 +119,14 @@ pub struct VerifyOptions {
 }
 
 /// A verified stage's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StageStatus {
     Passed,
     Failed,
-    /// The learner's copy of the stage's tests differs from the trusted copy.
+    /// The learner changed or deleted the stage's tests (graded with the trusted copy anyway).
     Tampered,
-    /// katas could not judge the stage (a missing reference, cargo not runnable).
+    /// katas could not judge the stage (a missing reference stage, cargo not runnable).
     Error,
 }
 
@@ -61,10 +153,14 @@ pub struct VerifyReport {
     pub stages: Vec<StageVerdict>,
     pub passed: usize,
     pub failed: usize,
+    /// The course the stages were graded against.
+    pub reference: ReferenceInfo,
+    /// Whether the learner's build and tests ran in the sandbox.
+    pub sandboxed: bool,
 }
 
 impl VerifyReport {
-    fn new(stages: Vec<StageVerdict>) -> Self {
+    fn new(stages: Vec<StageVerdict>, reference: ReferenceInfo, sandboxed: bool) -> Self {
         let passed = stages
             .iter()
             .filter(|s| s.status == StageStatus::Passed)
@@ -73,6 +169,8 @@ impl VerifyReport {
             failed: stages.len() - passed,
             passed,
             stages,
+            reference,
+            sandboxed,
         }
     }
 
@@ -81,149 +179,267 @@ impl VerifyReport {
     }
 }
 
-/// Verifies the chosen stages of a course's learner crates.
+/// Grades the chosen stages of the learner's course at `graded_root`. The stage list, the time
+/// limits and the tests are the reference's; the learner's `info.toml` is never read.
 pub async fn verify(
-    course: &Course,
+    grader: &Grader,
+    graded_root: &Path,
     reference: &Reference,
     options: &VerifyOptions,
-) -> Result<VerifyReport, CourseError> {
+) -> Result<VerifyReport, GradeError> {
     let mut verdicts = Vec::new();
-    for (track, stages) in course.selection(
+    for (track, stages) in reference.course.selection(
         options.track.as_deref(),
         options.through.as_deref(),
         options.stage.as_deref(),
     )? {
-        verdicts.extend(verify_track(course, reference, track, &stages).await);
+        verdicts.extend(verify_track(grader, graded_root, reference, track, &stages).await);
     }
-    Ok(VerifyReport::new(verdicts))
+    Ok(VerifyReport::new(
+        verdicts,
+        reference.info(),
+        grader.sandboxed(),
+    ))
 }
 
 async fn verify_track(
-    course: &Course,
+    grader: &Grader,
+    graded_root: &Path,
     reference: &Reference,
     track: &Track,
     stages: &[usize],
 ) -> Vec<StageVerdict> {
-    let crate_dir = course.crate_dir(track);
-    let mut verdicts: Vec<Option<StageVerdict>> = vec![None; stages.len()];
-    // Stages whose trusted tests are missing are errors; the rest are graded.
-    let mut graded = Vec::new();
-    for (slot, &index) in stages.iter().enumerate() {
-        let stage = &track.stages[index];
-        if reference.tests(track, stage).is_none() {
-            let reason = format!(
-                "no trusted copy of `{}/{}`'s tests in {}",
-                track.id,
-                stage.id,
-                reference.describe()
-            );
-            verdicts[slot] = Some(error(track, stage, reason));
-        } else {
-            graded.push((slot, index));
-        }
-    }
-    if !crate_dir.join("Cargo.toml").exists() {
-        for (slot, index) in graded {
-            let reason = format!("the learner's crate {} is missing", crate_dir.display());
-            verdicts[slot] = Some(error(track, &track.stages[index], reason));
-        }
-        return verdicts.into_iter().flatten().collect();
-    }
-    let edited: Vec<String> = layout::edited_tests(
-        &crate_dir,
-        track,
-        stages.iter().copied().max().unwrap_or(0),
-        |s| reference.tests(track, s),
-    )
-    .into_iter()
-    .map(|s| s.id.clone())
-    .collect();
+    let learner = graded_root.join("exercises").join(&track.id);
+    let tampered = tampering(graded_root, &learner, track, stages);
 
-    // One build for every graded stage first; if it does not compile (a later stage's API is
-    // missing), each stage on its own, so an unfinished stage never fails a finished one.
-    let indices: Vec<usize> = graded.iter().map(|(_, i)| *i).collect();
-    let together = run_stages(course, reference, track, &indices).await;
+    // One build for every stage first; if it does not compile (a later stage's API is missing),
+    // each stage on its own, so an unfinished stage never fails a finished one.
+    let together = run_stages(grader, reference, &learner, track, stages).await;
     let separately = !matches!(&together, Ok(o) if o.verdict != Verdict::CompileError && o.verdict != Verdict::BuildError);
-    for (slot, index) in graded {
+    let mut verdicts = Vec::new();
+    for &index in stages {
         let stage = &track.stages[index];
-        let outcome = if separately {
-            run_stages(course, reference, track, &[index]).await
+        let outcome = if separately && stages.len() > 1 {
+            run_stages(grader, reference, &learner, track, &[index]).await
         } else {
             together.clone()
         };
         let mut verdict = match outcome {
             Ok(outcome) => judge(track, stage, &outcome),
-            Err(reason) => error(track, stage, reason),
+            Err(Failure::Submission(reason)) => failed(track, stage, reason),
+            Err(Failure::Grader(reason)) => error(track, stage, reason),
         };
-        if edited.contains(&stage.id) {
+        if let Some((_, why)) = tampered.iter().find(|(id, _)| *id == stage.id) {
             verdict.status = StageStatus::Tampered;
             verdict.reason = Some(format!(
-                "the learner changed exercises/{}/tests/stages/{}.rs; graded with {} instead",
-                track.id,
-                stage.id,
+                "{why}; graded with {} instead",
                 reference.describe()
             ));
         }
-        verdicts[slot] = Some(verdict);
+        verdicts.push(verdict);
     }
-    verdicts.into_iter().flatten().collect()
+    verdicts
 }
 
-/// Builds and runs the trusted tests of `stages` against the learner's code, in a scratch crate.
-async fn run_stages(
-    course: &Course,
-    reference: &Reference,
+/// The graded stages whose tests the learner changed or deleted, in their crate or in their
+/// copy of the course, with what was done.
+fn tampering(
+    graded_root: &Path,
+    learner: &Path,
     track: &Track,
     stages: &[usize],
-) -> Result<RunOutcome, String> {
-    let scratch: PathBuf = course.state_dir().join("verify").join(&track.id);
-    let trusted = reference.dependency_root(course).map_err(|err| {
-        format!("cannot prepare the trusted copies of the course's crates: {err}")
-    })?;
-    let base = Base::Learner {
-        dir: course.crate_dir(track),
-        deps_home: trusted.join("exercises").join(&track.id),
-    };
-    let upto = stages.iter().copied().max().unwrap_or(0);
-    let chosen: Vec<&str> = stages
-        .iter()
-        .map(|&i| track.stages[i].id.as_str())
-        .collect();
-    // Stages not chosen get an empty module, so only the chosen stages' tests compile and run.
-    let tests_of = |stage: &Stage| {
-        if chosen.contains(&stage.id.as_str()) {
-            reference.tests(track, stage).unwrap_or_default()
-        } else {
-            String::new()
+) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let installed = |stage: &Stage| layout::stage_test_path(learner, stage);
+    let normalize = |text: String| text.replace("\r\n", "\n");
+    let read = |path: &Path| std::fs::read_to_string(path).ok().map(normalize);
+    let course_track = graded_root.join("course").join(&track.id);
+    for &index in stages {
+        let stage = &track.stages[index];
+        let trusted = normalize(stage.tests.clone());
+        let path = installed(stage);
+        let relative = |p: &Path| {
+            p.strip_prefix(graded_root)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        };
+        match read(&path) {
+            Some(text) if text != trusted => {
+                found.push((
+                    stage.id.clone(),
+                    format!("the learner changed {}", relative(&path)),
+                ));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                // Not there: fine for a stage the learner never reached, not when a later one is.
+                let later = track.stages[index + 1..]
+                    .iter()
+                    .any(|s| installed(s).symlink_metadata().is_ok());
+                if later {
+                    found.push((
+                        stage.id.clone(),
+                        format!("the learner deleted {}", relative(&path)),
+                    ));
+                    continue;
+                }
+            }
         }
-    };
-    layout::assemble(course, track, &base, upto, tests_of, &scratch)
-        .map_err(|err| format!("cannot prepare a scratch copy of the learner's crate: {err}"))?;
-    let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
-    let request = RunRequest::new(&scratch, &course.scratch_target_dir(), limit);
-    runner::run_to_end(&request).await
+        if course_track.is_dir() {
+            let copy = course_track.join(&stage.id).join("tests.rs");
+            match read(&copy) {
+                Some(text) if text != trusted => found.push((
+                    stage.id.clone(),
+                    format!("the learner changed {}", relative(&copy)),
+                )),
+                Some(_) => {}
+                None => found.push((
+                    stage.id.clone(),
+                    format!("the learner deleted {}", relative(&copy)),
+                )),
+            }
+        }
+    }
+    found
 }
 
+/// Why a run gave no outcome: the learner's submission cannot be built as it is (failed), or
+/// katas could not do its part (error).
+#[derive(Debug, Clone)]
+enum Failure {
+    Submission(String),
+    Grader(String),
+}
+
+/// Builds and runs the trusted tests of `stages` against the learner's `src/`, in the graded
+/// crate.
+async fn run_stages(
+    grader: &Grader,
+    reference: &Reference,
+    learner: &Path,
+    track: &Track,
+    stages: &[usize],
+) -> Result<RunOutcome, Failure> {
+    let dest = grader.work.crate_dir(&track.id);
+    let graded =
+        assembly::assemble(&reference.course, track, learner, stages, &dest).map_err(|err| {
+            match err {
+                AssemblyError::Submission(reason) => Failure::Submission(reason),
+                other => Failure::Grader(format!("{:#}", anyhow::Error::from(other))),
+            }
+        })?;
+    let results_dir = grader.work.results_dir();
+    grader
+        .work
+        .fresh(&results_dir)
+        .map_err(|err| Failure::Grader(err.to_string()))?;
+    let target = grader.work.target_dir();
+    std::fs::create_dir_all(&target).map_err(|err| {
+        Failure::Grader(format!(
+            "cannot make the build folder {}: {err}",
+            target.display()
+        ))
+    })?;
+    let launch = Graded {
+        toolchain: grader.toolchain.clone(),
+        sandbox: grader.sandbox.clone(),
+        cargo_home: grader.cargo_home.clone(),
+        trusted_paths: graded.trusted_paths.clone(),
+        results_dir,
+        memory_limit: grader.memory_limit,
+    };
+    let limit: Duration = stages.iter().map(|&i| track.stages[i].time_limit).sum();
+    let mut request = RunRequest::new(&graded.dir, &target, limit);
+    request.launch = Launch::Graded(Arc::new(launch));
+    let outcome = runner::run_to_end(&request)
+        .await
+        .map_err(Failure::Grader)?;
+    check_units(&outcome, &graded)?;
+    Ok(outcome)
+}
+
+/// After a build: the `stages` target is the trusted one, and every local package built is the
+/// graded crate or a trusted course crate (the rest come from the locked registry).
+fn check_units(outcome: &RunOutcome, graded: &assembly::GradedCrate) -> Result<(), Failure> {
+    let manifest = graded.dir.join("Cargo.toml");
+    let main = layout::stages_dir(&graded.dir).join("main.rs");
+    for unit in &outcome.units {
+        let is_stages =
+            unit.target == runner::TEST_TARGET && unit.kinds.iter().any(|k| k == "test");
+        if is_stages && (unit.manifest_path != manifest || unit.src_path != main) {
+            return Err(Failure::Grader(format!(
+                "the `stages` test target was built from {}, not from the trusted tests: grading refused",
+                unit.src_path.display()
+            )));
+        }
+        let local = unit.manifest_path.starts_with(&graded.dir)
+            || graded
+                .trusted_paths
+                .iter()
+                .any(|p| unit.manifest_path.starts_with(layout::normalize_path(p)));
+        let registry = unit
+            .manifest_path
+            .components()
+            .any(|c| c.as_os_str() == "registry" || c.as_os_str() == "git");
+        if !local && !registry {
+            return Err(Failure::Grader(format!(
+                "the build used {} (target `{}`), which is neither the graded crate, a trusted course crate, nor a locked registry package: grading refused",
+                unit.manifest_path.display(),
+                unit.target
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The verdict of one stage, from the witness records alone: a test passed when it recorded, once,
+/// that its body ran to the end. What the test binary printed is kept only to show failures.
 fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
-    let prefix = format!("{}::", stage.id);
-    let tests: Vec<runner::TestResult> = outcome
+    let claims: Vec<&runner::TestResult> = outcome
         .tests
         .iter()
-        .filter(|t| t.name.starts_with(&prefix))
-        .cloned()
+        .filter(|t| t.stage() == stage.id)
         .collect();
+    let records = outcome.witnessed.clone().unwrap_or_default();
+    let ran = outcome.witnessed.is_some();
+    let mut tests = Vec::new();
+    let mut unwitnessed_claims = 0;
+    for name in &stage.test_names {
+        let full = format!("{}::{name}", stage.id);
+        let claim = claims.iter().find(|t| t.function() == name);
+        let count = records.get(&full).copied().unwrap_or(0);
+        let claimed_failed = claim.is_some_and(|c| c.status == TestStatus::Failed);
+        let status = match count {
+            1 if !claimed_failed => TestStatus::Passed,
+            0 if claimed_failed => TestStatus::Failed,
+            0 => {
+                if claim.is_some_and(|c| c.status == TestStatus::Passed) {
+                    unwitnessed_claims += 1;
+                }
+                TestStatus::DidNotFinish
+            }
+            _ => TestStatus::Failed,
+        };
+        let mut output = claim.map(|c| c.output.clone()).unwrap_or_default();
+        if count > 1 {
+            output.push_str(&format!(
+                "\n[katas: this test recorded its end {count} times]"
+            ));
+        }
+        tests.push(runner::TestResult {
+            name: full,
+            status,
+            output,
+        });
+    }
     let passed = tests
         .iter()
         .filter(|t| t.status == TestStatus::Passed)
         .count();
-    let mut failed = tests
-        .iter()
-        .filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::DidNotFinish))
-        .count();
-    if tests.is_empty() {
-        // Nothing ran (it did not compile): every test of the stage counts as failed.
-        failed = stage.test_names.len();
-    }
+    let failed = tests.len() - passed;
+    let out_of_memory = sandbox::out_of_memory(&outcome.test_output);
     let (status, reason) = match outcome.verdict {
         Verdict::CompileError => {
             let errors: Vec<String> = outcome
@@ -244,11 +460,18 @@ fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
             )),
         ),
         Verdict::Cancelled => (StageStatus::Error, Some("the run was cancelled".to_owned())),
-        _ if tests.is_empty() => (
-            StageStatus::Failed,
-            Some("none of the stage's tests ran".to_owned()),
+        _ if !ran => (
+            StageStatus::Error,
+            Some("katas' results channel was not set up for this run".to_owned()),
         ),
         _ if failed == 0 && passed > 0 => (StageStatus::Passed, None),
+        _ if out_of_memory => (
+            StageStatus::Failed,
+            Some(
+                "stopped at the memory limit: a test allocated more than the sandbox allows"
+                    .to_owned(),
+            ),
+        ),
         Verdict::TimedOut => (
             StageStatus::Failed,
             Some(format!(
@@ -256,10 +479,22 @@ fn judge(track: &Track, stage: &Stage, outcome: &RunOutcome) -> StageVerdict {
                 outcome.time_limit.as_secs()
             )),
         ),
+        _ if unwitnessed_claims > 0 => (
+            StageStatus::Failed,
+            Some(format!(
+                "{failed} of {} tests did not run to their end; the test binary printed \"ok\" for {unwitnessed_claims} of them, but no such test returned (an early exit, an abort or a signal is never a pass)",
+                tests.len()
+            )),
+        ),
         _ => (
             StageStatus::Failed,
             Some(format!("{failed} of {} tests failed", tests.len())),
         ),
+    };
+    let tests = if matches!(outcome.verdict, Verdict::CompileError | Verdict::BuildError) {
+        Vec::new()
+    } else {
+        tests
     };
     StageVerdict {
         track: track.id.clone(),
@@ -287,6 +522,14 @@ fn error(track: &Track, stage: &Stage, reason: String) -> StageVerdict {
     }
 }
 
+fn failed(track: &Track, stage: &Stage, reason: String) -> StageVerdict {
+    StageVerdict {
+        status: StageStatus::Failed,
+        tests_failed: stage.test_names.len(),
+        ..error(track, stage, reason)
+    }
+}
+
 /// Text without ANSI colours, for reports that are not terminals.
 pub fn strip(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -308,6 +551,85 @@ pub fn strip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::BuiltUnit;
+
+    fn unit(manifest: &str, target: &str, kind: &str, src: &str) -> BuiltUnit {
+        BuiltUnit {
+            manifest_path: PathBuf::from(manifest),
+            target: target.to_owned(),
+            kinds: vec![kind.to_owned()],
+            src_path: PathBuf::from(src),
+        }
+    }
+
+    fn outcome(units: Vec<BuiltUnit>) -> RunOutcome {
+        let mut outcome = RunOutcome {
+            verdict: Verdict::Passed,
+            diagnostics: vec![],
+            tests: vec![],
+            build_output: String::new(),
+            test_output: String::new(),
+            truncated: false,
+            build_time: Duration::ZERO,
+            test_time: Duration::ZERO,
+            time_limit: Duration::ZERO,
+            witnessed: None,
+            units: vec![],
+            early_end: None,
+            notes: vec![],
+        };
+        outcome.units = units;
+        outcome
+    }
+
+    #[test]
+    fn only_trusted_units_may_be_built() {
+        let graded = assembly::GradedCrate {
+            dir: PathBuf::from("/g/crate"),
+            trusted_paths: vec![PathBuf::from("/t/exercises/x/../../crates/sim")],
+        };
+        let good = vec![
+            unit(
+                "/g/crate/Cargo.toml",
+                "stages",
+                "test",
+                "/g/crate/tests/stages/main.rs",
+            ),
+            unit("/g/crate/Cargo.toml", "x", "lib", "/g/crate/src/lib.rs"),
+            unit(
+                "/t/crates/sim/Cargo.toml",
+                "sim",
+                "lib",
+                "/t/crates/sim/src/lib.rs",
+            ),
+            unit(
+                "/home/u/.cargo/registry/src/index/tokio-1.0.0/Cargo.toml",
+                "tokio",
+                "lib",
+                "/home/u/.cargo/registry/src/index/tokio-1.0.0/src/lib.rs",
+            ),
+        ];
+        assert!(check_units(&outcome(good.clone()), &graded).is_ok());
+
+        let mut other_stages = good.clone();
+        other_stages[0].src_path = PathBuf::from("/g/crate/tests/mine.rs");
+        assert!(matches!(
+            check_units(&outcome(other_stages), &graded),
+            Err(Failure::Grader(why)) if why.contains("not from the trusted tests")
+        ));
+
+        let mut swapped = good;
+        swapped.push(unit(
+            "/learner/fake_sim/Cargo.toml",
+            "sim",
+            "lib",
+            "/learner/fake_sim/src/lib.rs",
+        ));
+        assert!(matches!(
+            check_units(&outcome(swapped), &graded),
+            Err(Failure::Grader(why)) if why.contains("/learner/fake_sim")
+        ));
+    }
 
     #[test]
     fn colours_are_stripped() {

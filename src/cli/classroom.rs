@@ -55,6 +55,11 @@ pub struct ReportArgs {
     /// table: who passed what, where the class needed most help, median attempts per stage.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     merge: Vec<PathBuf>,
+    /// A `katas verify --format json` report of this learner's repository: its verdicts replace
+    /// the progress file's self-reported standing for the stages it graded, and the report says
+    /// which claims were verified.
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    verified: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -97,8 +102,12 @@ pub fn report(course: Course, args: &ReportArgs) -> anyhow::Result<u8> {
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map_or_else(|| default_learner(&course.root), str::to_owned);
-        classroom::learner_report(&course, &progress, &learner, jiff::Timestamp::now())
-            .render(format)?
+        let mut report =
+            classroom::learner_report(&course, &progress, &learner, jiff::Timestamp::now());
+        if let Some(path) = &args.verified {
+            report.apply_verdicts(&read_verdicts(path)?);
+        }
+        report.render(format)?
     } else {
         let reports = classroom::read_reports(&course, &args.merge)?;
         let merged = classroom::merge(&course, reports);
@@ -109,6 +118,33 @@ pub fn report(course: Course, args: &ReportArgs) -> anyhow::Result<u8> {
     };
     write_out(args.output.as_deref(), &text)?;
     Ok(exit_codes::OK)
+}
+
+/// The verdicts of a `katas verify --format json` report.
+fn read_verdicts(path: &Path) -> anyhow::Result<Vec<(String, String, classroom::StageStatus)>> {
+    #[derive(serde::Deserialize)]
+    struct Verdict {
+        track: String,
+        stage: String,
+        status: classroom::StageStatus,
+    }
+    #[derive(serde::Deserialize)]
+    struct Verified {
+        stages: Vec<Verdict>,
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the verify report {}", path.display()))?;
+    let verified: Verified = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not the JSON of `katas verify --format json`; make it with `katas verify --format json --output FILE`",
+            path.display()
+        )
+    })?;
+    Ok(verified
+        .stages
+        .into_iter()
+        .map(|v| (v.track, v.stage, v.status))
+        .collect())
 }
 
 /// The name a report carries by default: the git user's, else the course folder's (a classroom

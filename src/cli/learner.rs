@@ -1,6 +1,8 @@
 //! The learner's commands: list, run, hint, next, reset.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::Context;
 use tokio::sync::mpsc;
@@ -22,6 +24,13 @@ pub fn list(course: Course, json: bool) -> anyhow::Result<u8> {
         print!(
             "{}",
             render::list(&session.course, &session.progress, session.working().track)
+        );
+        println!(
+            "\n(passed: as your progress file {} records it; a teacher's grade comes from `katas verify`)",
+            session
+                .course
+                .display_path(&session.course.state_dir().join("state.toml"))
+                .display()
         );
     }
     Ok(exit_codes::OK)
@@ -53,7 +62,8 @@ fn list_json(session: &Session) -> serde_json::Value {
             serde_json::json!({ "id": track.id, "title": track.title, "stages": stages })
         })
         .collect();
-    serde_json::json!({ "course": session.course.name, "tracks": tracks })
+    // Every status here is the learner's own record, not a verified verdict.
+    serde_json::json!({ "course": session.course.name, "source": "progress_file", "tracks": tracks })
 }
 
 /// What `katas run --seed N --test NAME` narrows a run to.
@@ -99,17 +109,24 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
     if let Some(test) = replay.test {
         request.filters = vec![test.to_owned()];
     }
-    let outcome = execute(&request)?;
+    let (outcome, signal) = execute(&request)?;
+    if let Some(signal) = signal {
+        // Ended by SIGTERM or SIGHUP: the run is cancelled and its processes are gone; the
+        // shell's convention says which signal it was.
+        return Ok(128 + signal);
+    }
     let stage = session.stage(at).clone();
     let total = session.track(at).stages.len();
     if replay.narrowed() {
         return replayed(&outcome, &stage, at.stage + 1, total, replay);
     }
-    let newly_passed = if at == working {
-        session.record_run(at, &outcome)?
+    // A save that fails (a full disk) must not hide the verdict: it is said after it.
+    let recorded = if at == working {
+        session.record_run(at, &outcome)
     } else {
-        false
+        Ok(false)
     };
+    let newly_passed = *recorded.as_ref().unwrap_or(&false);
     let details = render::details(&outcome);
     let mut out = anstream::stdout();
     if !details.trim().is_empty() {
@@ -120,6 +137,10 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
         "\n{}",
         render::summary(&outcome, &stage, at.stage + 1, total)
     )?;
+    for note in &outcome.notes {
+        anstream::eprintln!("note: {note}");
+    }
+    recorded?;
     match outcome.verdict {
         Verdict::Passed if at == working => {
             let word = if newly_passed {
@@ -189,10 +210,12 @@ fn replayed(
     )
 }
 
-/// Runs a request, reporting build progress on a terminal and cancelling on Ctrl-C.
-fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
+/// Runs a request, reporting build progress on a terminal, and cancelling on Ctrl-C, SIGTERM or
+/// SIGHUP (a closed terminal): a cancelled run kills its processes before it returns. Returns
+/// the outcome, and the number of the signal (other than Ctrl-C) that ended it, if one did.
+fn execute(request: &RunRequest) -> anyhow::Result<(RunOutcome, Option<u8>)> {
     let rt = runtime()?;
-    let outcome = rt.block_on(async {
+    let (outcome, signal) = rt.block_on(async {
         let cancel = CancellationToken::new();
         let on_ctrl_c = cancel.clone();
         tokio::spawn(async move {
@@ -200,10 +223,33 @@ fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
                 on_ctrl_c.cancel();
             }
         });
+        let signal = Arc::new(AtomicU8::new(0));
+        #[cfg(unix)]
+        for (kind, number) in [
+            (tokio::signal::unix::SignalKind::terminate(), 15),
+            (tokio::signal::unix::SignalKind::hangup(), 1),
+        ] {
+            let (cancel, signal) = (cancel.clone(), Arc::clone(&signal));
+            if let Ok(mut stream) = tokio::signal::unix::signal(kind) {
+                tokio::spawn(async move {
+                    if stream.recv().await.is_some() {
+                        signal.store(number, Ordering::SeqCst);
+                        cancel.cancel();
+                    }
+                });
+            }
+        }
         let (tx, mut rx) = mpsc::unbounded_channel();
         let progress = std::io::stderr().is_terminal();
         let printer = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
+                if event == RunEvent::WaitingForLock {
+                    // Said on a line of its own, terminal or not: a build that waits with no
+                    // word looks hung.
+                    let clear = if progress { "\r\x1b[2K" } else { "" };
+                    eprintln!("{clear}{}", runner::LOCK_WAIT_NOTE);
+                    continue;
+                }
                 if !progress {
                     continue;
                 }
@@ -219,6 +265,7 @@ fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
                         format!("building {done} {}", unit.unwrap_or_default())
                     }
                     RunEvent::Testing { tests } => format!("running {tests} tests"),
+                    RunEvent::WaitingForLock => continue,
                 };
                 eprint!("\r\x1b[2K{line}");
             }
@@ -228,9 +275,10 @@ fn execute(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         });
         let result = runner::run(request, &cancel, Some(tx)).await;
         let _ = printer.await;
-        result
+        let signal = Some(signal.load(Ordering::SeqCst)).filter(|&n| n != 0);
+        result.map(|outcome| (outcome, signal))
     })?;
-    Ok(outcome)
+    Ok((outcome, signal))
 }
 
 fn warn_edited(session: &Session, at: StageRef) {

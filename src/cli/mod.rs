@@ -140,6 +140,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Grading reads nothing of the learner's course but their sources: it is not loaded.
+    if let Command::Verify(args) = &cli.command {
+        return teacher::verify(&course_root(cli.course.as_deref())?, args);
+    }
     let course = load_course(cli.course.as_deref())?;
     match cli.command {
         Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
@@ -159,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             progress,
             yes,
         } => learner::reset(course, stage.as_deref(), progress, yes),
-        Command::Verify(args) => teacher::verify(course, &args),
+        Command::Verify(_) => unreachable_verify(),
         Command::Report(args) => classroom::report(course, &args),
         Command::Dev {
             command: DevCommand::Check(args),
@@ -174,16 +178,29 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn load_course(given: Option<&std::path::Path>) -> Result<Course, CourseError> {
-    let root = match given {
-        Some(dir) => dir.to_path_buf(),
+    course::load(&course_root(given)?)
+}
+
+/// The course folder: the one given, else the nearest folder above the current one with an
+/// `info.toml`.
+fn course_root(given: Option<&std::path::Path>) -> Result<PathBuf, CourseError> {
+    match given {
+        Some(dir) if dir.join("info.toml").is_file() => Ok(dir.to_path_buf()),
+        Some(dir) => Err(CourseError::NotACourse {
+            root: dir.to_path_buf(),
+        }),
         None => {
             let here = std::env::current_dir().map_err(|_| CourseError::NotFound {
                 start: PathBuf::from("."),
             })?;
-            course::find_root(&here)?
+            course::find_root(&here)
         }
-    };
-    course::load(&root)
+    }
+}
+
+/// `verify` is dispatched before the course is loaded; this arm only keeps the match whole.
+fn unreachable_verify() -> anyhow::Result<u8> {
+    Ok(exit_codes::KATAS_ERROR)
 }
 
 /// A runtime for the commands that run cargo: one thread is enough, the work is in children.

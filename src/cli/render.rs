@@ -9,6 +9,47 @@ use crate::progress::{Progress, StageStatus};
 use crate::runner::{RunOutcome, TestStatus, Verdict};
 use crate::session::HintAnswer;
 
+/// Test output made safe for a terminal: colours (SGR) kept, every other escape sequence (a
+/// window title, a cleared screen, a moved cursor) and control character dropped, as the watch
+/// screen drops them. A test's output is the learner's code's, not katas' to obey.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters, then one final byte; only colours (`m`) are kept.
+                Some('[') => {
+                    let mut sequence = String::from("\u{1b}[");
+                    for c in chars.by_ref() {
+                        sequence.push(c);
+                        if ('\u{40}'..='\u{7e}').contains(&c) {
+                            break;
+                        }
+                    }
+                    if sequence.ends_with('m') {
+                        out.push_str(&sequence);
+                    }
+                }
+                // OSC, DCS, APC, PM, SOS: a string ended by BEL or ESC \\.
+                Some(']' | 'P' | '_' | '^' | 'X') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                // Any other escape: ESC and the one character after it.
+                _ => {}
+            },
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The one-line verdict, e.g. "4 of 7 tests pass - stage 2 of 3: commands (Commands and errors)".
 pub fn summary(outcome: &RunOutcome, stage: &Stage, number: usize, of: usize) -> String {
     let which = format!("stage {number} of {of}: {} ({})", stage.id, stage.title);
@@ -55,7 +96,7 @@ pub fn details(outcome: &RunOutcome) -> String {
             }
         }
         Verdict::BuildError => {
-            let _ = writeln!(out, "{}", outcome.build_output.trim_end());
+            let _ = writeln!(out, "{}", terminal_safe(outcome.build_output.trim_end()));
         }
         _ => {
             for test in &outcome.tests {
@@ -70,17 +111,14 @@ pub fn details(outcome: &RunOutcome) -> String {
             for test in outcome.failed() {
                 let _ = writeln!(out, "\n---- {} ----", test.name);
                 if test.status == TestStatus::DidNotFinish {
-                    let _ = writeln!(
-                        out,
-                        "did not finish: the run was stopped before this test ended (an endless loop? a deadlock? waiting for something that never comes?)"
-                    );
+                    let _ = writeln!(out, "did not finish: {}", outcome.unfinished_reason());
                 }
                 if !test.output.is_empty() {
-                    let _ = writeln!(out, "{}", test.output);
+                    let _ = writeln!(out, "{}", terminal_safe(&test.output));
                 }
             }
             if !outcome.test_output.trim().is_empty() && outcome.verdict != Verdict::Passed {
-                let _ = writeln!(out, "\n{}", outcome.test_output.trim_end());
+                let _ = writeln!(out, "\n{}", terminal_safe(outcome.test_output.trim_end()));
             }
         }
     }
@@ -187,6 +225,7 @@ mod tests {
             test_names: vec![],
             concepts: vec![],
             time_limit: Duration::from_secs(30),
+            memory_limit_mib: 2048,
             hints: vec![],
             test_hints: vec![],
             reflection: vec!["What if the log is cut?".into()],
@@ -212,6 +251,10 @@ mod tests {
             build_time: Duration::ZERO,
             test_time: Duration::ZERO,
             time_limit: Duration::from_secs(30),
+            witnessed: None,
+            units: vec![],
+            early_end: None,
+            notes: vec![],
         }
     }
 
@@ -244,5 +287,31 @@ mod tests {
             !text.contains("out 0"),
             "passing tests' output is not shown: {text}"
         );
+    }
+
+    #[test]
+    fn a_tests_terminal_escapes_are_dropped_and_colours_kept() {
+        let raw = "a\u{1b}]0;pwned title\u{7}b\u{1b}[2J\u{1b}[H\u{1b}[31mred\u{1b}[0m\r\u{8}c\u{1b}]2;t\u{1b}\\d\u{1b}c\n";
+        assert_eq!(terminal_safe(raw), "ab\u{1b}[31mred\u{1b}[0mcd\n");
+    }
+
+    #[test]
+    fn an_early_end_is_named_instead_of_a_guess() {
+        use crate::runner::EarlyEnd;
+        let mut o = outcome(
+            &[TestStatus::Passed, TestStatus::DidNotFinish],
+            Verdict::Failed,
+        );
+        o.early_end = Some(EarlyEnd::Signal {
+            number: 6,
+            name: "SIGABRT".into(),
+        });
+        let text = details(&o);
+        assert!(text.contains("killed by SIGABRT"), "{text}");
+        assert!(!text.contains("endless loop"), "{text}");
+        o.early_end = Some(EarlyEnd::Exited(0));
+        assert!(details(&o).contains("exited with status 0"));
+        o.early_end = Some(EarlyEnd::MemoryLimit { mib: 64 });
+        assert!(details(&o).contains("memory limit of 64 MiB"));
     }
 }

@@ -7,8 +7,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::runtime;
-use crate::classroom::{self, Reference, StageStatus, VerifyOptions};
-use crate::course::{self, Course};
+use crate::classroom::{
+    self, GradeSettings, Grader, Reference, ReferenceKind, StageStatus, VerifyOptions,
+};
+use crate::course::Course;
 use crate::dev::{self, CheckOptions};
 use crate::exit_codes;
 
@@ -35,10 +37,25 @@ pub struct VerifyArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// A pristine copy of the course to take the trusted tests from. Default: the tests built
-    /// into this katas, when it was built from the graded course.
-    #[arg(long, value_name = "DIR")]
+    /// A pristine copy of the course to grade against (outside the learner's repository).
+    /// Default: the course built into this katas.
+    #[arg(long, value_name = "DIR", conflicts_with = "untrusted_reference")]
     reference: Option<PathBuf>,
+    /// Grade against the learner's own course folder. The learner controls it, so the grade then
+    /// proves only that their code passes their tests; reports say so.
+    #[arg(long)]
+    untrusted_reference: bool,
+    /// Run the learner's build and tests without the sandbox (bubblewrap). Their code then runs
+    /// with your rights: it can read your files, use the network and leave processes behind.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// The grader's own folder for scratch crates and build output (outside the learner's
+    /// repository). Default: ~/.cache/katas/grading.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// The memory a stage's test run may use in the sandbox, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    memory_limit_mib: u64,
 }
 
 #[derive(Debug, Args)]
@@ -55,22 +72,40 @@ pub struct CheckArgs {
 }
 
 /// `katas verify`.
-pub fn verify(course: Course, args: &VerifyArgs) -> anyhow::Result<u8> {
-    let reference = match &args.reference {
-        Some(dir) => Reference::Course(Box::new(
-            course::load(dir).context("cannot load the reference course")?,
-        )),
-        None => Reference::for_course(&course),
+pub fn verify(graded_root: &std::path::Path, args: &VerifyArgs) -> anyhow::Result<u8> {
+    let settings = GradeSettings {
+        work_dir: args.work_dir.clone(),
+        sandbox: !args.no_sandbox,
+        memory_limit: args.memory_limit_mib.saturating_mul(1024 * 1024),
     };
-    if matches!(reference, Reference::Own) {
-        anstream::eprintln!("note: grading with {}", reference.describe());
+    let grader = Grader::new(&settings, graded_root).context("cannot grade")?;
+    let reference = match &args.reference {
+        Some(dir) => {
+            Reference::directory(dir, graded_root).context("cannot load the reference course")?
+        }
+        None if args.untrusted_reference => Reference::learners_own(graded_root)?,
+        None => Reference::bundled(grader.work_root())
+            .context("cannot prepare the course built into this katas")?,
+    };
+    if reference.kind == ReferenceKind::LearnersOwn {
+        anstream::eprintln!("warning: grading with {}", reference.describe());
+    }
+    if !grader.sandboxed() {
+        anstream::eprintln!(
+            "warning: grading without the sandbox (--no-sandbox): the learner's code runs with your rights, and code in the test process could forge its results"
+        );
     }
     let options = VerifyOptions {
         track: args.track.clone(),
         through: args.through.clone(),
         stage: args.stage.clone(),
     };
-    let report = runtime()?.block_on(classroom::verify(&course, &reference, &options))?;
+    let report = runtime()?.block_on(classroom::verify(
+        &grader,
+        graded_root,
+        &reference,
+        &options,
+    ))?;
     let text = match args.format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Junit => classroom::to_junit(&report)? + "\n",
@@ -114,6 +149,26 @@ fn verify_text(report: &classroom::VerifyReport) -> String {
     out.push_str(&format!(
         "\n{} passed, {} failed\n",
         report.passed, report.failed
+    ));
+    let reference = &report.reference;
+    out.push_str(&format!(
+        "graded against {} ({}{}), {}\n",
+        reference.course,
+        match reference.kind {
+            ReferenceKind::Bundled => "the course built into this katas".to_owned(),
+            ReferenceKind::Directory => "the reference folder".to_owned(),
+            ReferenceKind::LearnersOwn => "the learner's own folder, UNTRUSTED".to_owned(),
+        },
+        reference
+            .path
+            .as_ref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default(),
+        if report.sandboxed {
+            "in the sandbox"
+        } else {
+            "WITHOUT the sandbox"
+        }
     ));
     out
 }

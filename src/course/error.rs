@@ -65,6 +65,24 @@ pub enum CourseError {
         valid: Vec<String>,
     },
 
+    /// The trusted copy of a course could not be written.
+    #[error("cannot write the trusted copy of the course to {}\n    fix: check that the grading folder is writable, or pass --work-dir DIR", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A reference course that is the graded course, or lies inside it.
+    #[error(
+        "the reference {} is inside the graded course {}: the learner controls that tree\n    \
+         fix: pass --reference with a pristine copy of the course outside the learner's \
+         repository (or --untrusted-reference to grade against the learner's own, knowingly)",
+        reference.display(),
+        graded.display()
+    )]
+    UntrustedReference { reference: PathBuf, graded: PathBuf },
+
     /// A stage reference that is not of the form `TRACK/STAGE`.
     #[error("`{given}` is not a stage reference\n    fix: write TRACK/STAGE, e.g. {example}")]
     BadStageRef { given: String, example: String },

@@ -20,6 +20,17 @@ pub const COURSE_FORMAT: u32 = 1;
 /// The test-run time limit of a stage that sets none.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
+/// The test run's memory limit (MiB) of a stage that sets none.
+pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = crate::runner::DEFAULT_MEMORY_LIMIT_MIB;
+
+/// The memory limits a stage may set (MiB): less than this and the test harness itself fails;
+/// more, and a runaway test takes the machine.
+const MEMORY_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 64..=65_536;
+
+/// Ids that name a folder katas itself uses in a track (`course/<track>/start`), or the test
+/// binary's own `main.rs`: a stage of that name would collide with them.
+const TAKEN_STAGE_IDS: &[&str] = &["start", "main"];
+
 /// The longest time limit a stage may set: past this a hung test would hold a grader too long.
 const MAX_TIME_LIMIT_SECS: u64 = 3600;
 
@@ -47,6 +58,7 @@ struct RawStage {
     title: String,
     concepts: Spanned<Vec<Spanned<String>>>,
     time_limit_secs: Option<Spanned<u64>>,
+    memory_limit_mib: Option<Spanned<u64>>,
     hints: Spanned<Vec<Spanned<String>>>,
     reflection: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
@@ -81,6 +93,23 @@ pub fn load(root: &Path) -> Result<Course, CourseError> {
     // Absolute, because cargo and the tests run in the crate's folder, not in this one.
     let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let root = root.as_path();
+    // cargo refuses such a path, and the learner would see a build failure they cannot fix in
+    // their code (counted as an attempt, too): say what is wrong before anything runs.
+    if root.to_str().is_none() {
+        return Err(CourseError::Invalid {
+            root: root.to_path_buf(),
+            problems: vec![Problem {
+                file: root.to_path_buf(),
+                line: None,
+                what: "the course folder's path is not valid UTF-8, and cargo cannot build in \
+                       such a folder"
+                    .to_owned(),
+                fix: "move the course to a folder whose path is UTF-8 (rename the folder with \
+                      the odd characters)"
+                    .to_owned(),
+            }],
+        });
+    }
     let mut loader = Loader::new(root);
     let course = loader.course();
     match (course, loader.problems.is_empty()) {
@@ -256,6 +285,7 @@ impl Loader {
 
         let concepts = self.concepts(&manifest, raw.concepts);
         let time_limit = self.time_limit(&manifest, raw.time_limit_secs);
+        let memory_limit_mib = self.memory_limit(&manifest, raw.memory_limit_mib);
         let hints = self.ladder(&manifest, raw.hints, "hints");
         let reflection = self
             .ladder(&manifest, raw.reflection, "reflection")
@@ -286,6 +316,7 @@ impl Loader {
             test_names,
             concepts,
             time_limit,
+            memory_limit_mib,
             hints,
             test_hints,
             reflection,
@@ -335,6 +366,26 @@ impl Loader {
         Duration::from_secs(secs)
     }
 
+    fn memory_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> u64 {
+        let Some(raw) = raw else {
+            return DEFAULT_MEMORY_LIMIT_MIB;
+        };
+        let mib = *raw.get_ref();
+        if !MEMORY_LIMIT_RANGE.contains(&mib) {
+            self.report(source.problem(
+                Some(raw.span().start),
+                format!("memory_limit_mib = {mib} is out of range"),
+                format!(
+                    "use a number of MiB from {} to {} (the default is {DEFAULT_MEMORY_LIMIT_MIB})",
+                    MEMORY_LIMIT_RANGE.start(),
+                    MEMORY_LIMIT_RANGE.end()
+                ),
+            ));
+            return DEFAULT_MEMORY_LIMIT_MIB;
+        }
+        mib
+    }
+
     fn ladder(
         &mut self,
         source: &Source,
@@ -372,7 +423,29 @@ impl Loader {
     /// Ids name folders and Rust modules, so they must be snake_case identifiers: that also rules
     /// out `..`, `/` and absolute paths, so no id can lead outside the course folder.
     fn check_id(&mut self, source: &Source, id: &Spanned<String>, what: &str) -> bool {
-        if is_identifier(id.get_ref()) {
+        let name = id.get_ref();
+        let reserved = RESERVED_IDS.contains(&name.as_str());
+        let taken = what == "stage" && TAKEN_STAGE_IDS.contains(&name.as_str());
+        if reserved || taken {
+            let why = if reserved {
+                "a Rust keyword or the name of a crate every Rust program has".to_owned()
+            } else {
+                format!("a name katas uses itself in every track (`{name}`)")
+            };
+            self.report(source.problem(
+                Some(id.span().start),
+                format!(
+                    "{what} id `{name}` is {why}: learners would see compiler errors, not your \
+                     stage"
+                ),
+                format!(
+                    "rename the {what} in info.toml and its folder, e.g. `{name}_{what}` \
+                     (`katas dev new` refuses such ids for the same reason)"
+                ),
+            ));
+            return false;
+        }
+        if is_identifier(name) {
             return true;
         }
         self.report(source.problem(
@@ -423,6 +496,23 @@ impl Loader {
             self.report(problem);
             return None;
         }
+        // Opening a FIFO for reading waits for a writer forever: look before opening.
+        if let Ok(meta) = std::fs::metadata(self.root.join(relative))
+            && !meta.is_file()
+        {
+            let kind = if meta.is_dir() {
+                "a folder"
+            } else {
+                "not a regular file (a FIFO, a socket or a device)"
+            };
+            self.report(Problem {
+                file: relative.to_path_buf(),
+                line: None,
+                what: format!("is {kind}"),
+                fix: "make it a plain UTF-8 text file".to_owned(),
+            });
+            return None;
+        }
         match std::fs::read_to_string(self.root.join(relative)) {
             Ok(text) => Some(Source {
                 file: relative.to_path_buf(),
@@ -469,6 +559,68 @@ fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+/// Rust's keywords (strict and reserved) and the crates every program can name: an id is a
+/// module name (`mod fn;` does not compile) and a folder, so it may be none of them.
+pub const RESERVED_IDS: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "gen",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "std",
+    "core",
+    "alloc",
+    "proc_macro",
+    "test",
+];
 
 fn is_identifier(id: &str) -> bool {
     let mut chars = id.chars();

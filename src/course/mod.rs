@@ -8,5 +8,7 @@ mod test_scan;
 
 pub use concepts::{CONCEPTS, ConceptKind, concept_kind};
 pub use error::{CourseError, Problem};
-pub use load::{COURSE_FORMAT, DEFAULT_TIME_LIMIT, find_root, load};
+pub use load::{
+    COURSE_FORMAT, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIME_LIMIT, RESERVED_IDS, find_root, load,
+};
 pub use model::{Course, Rung, Stage, StageRef, TestLadder, Track};

@@ -58,6 +58,8 @@ pub struct Stage {
     pub concepts: Vec<String>,
     /// How long the test run may take before its process tree is killed.
     pub time_limit: Duration,
+    /// How much memory (MiB) the test run may use before it is stopped.
+    pub memory_limit_mib: u64,
     /// The stage ladder: Plan, Concept, Code, then a nudge.
     pub hints: Vec<Rung>,
     pub test_hints: Vec<TestLadder>,

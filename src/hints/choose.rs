@@ -279,6 +279,7 @@ mod tests {
             ],
             concepts: vec![],
             time_limit: Duration::from_secs(10),
+            memory_limit_mib: 2048,
             hints: vec![
                 rung("Plan?"),
                 rung("Concept?"),

@@ -128,6 +128,7 @@ mod tests {
             test_names: vec!["survives_reopen".into(), "removes_replayed".into()],
             concepts: vec![],
             time_limit: Duration::from_secs(10),
+            memory_limit_mib: 2048,
             hints: vec![
                 rung("Plan?"),
                 rung("Concept?"),

@@ -64,7 +64,30 @@ pub fn lint_stage(track: &Track, stage: &Stage) -> Vec<Problem> {
             ),
         });
     }
+    if let Some((line, text)) = glob_import_of(&stage.tests, &track.id) {
+        problems.push(Problem {
+            file: dir.join("tests.rs"),
+            line: Some(line),
+            what: format!(
+                "{place}: `{text}` imports everything of the learner's crate, macros included: a learner's `#[macro_export] macro_rules! assert_eq` would then replace the standard one in the trusted tests"
+            ),
+            fix: format!("import what the tests use by name, e.g. `use {}::{{KvStore, KvError}};`", track.id),
+        });
+    }
     problems
+}
+
+/// The first line of `tests` that glob-imports the track's crate (`use kv_store::*;`), if any.
+fn glob_import_of(tests: &str, krate: &str) -> Option<(usize, String)> {
+    tests.lines().enumerate().find_map(|(i, line)| {
+        let line = line.trim();
+        if line.starts_with("#[macro_use]") {
+            return Some((i + 1, line.to_owned()));
+        }
+        let rest = line.strip_prefix("use ")?.strip_prefix(krate)?;
+        let glob = rest.starts_with("::*") || (rest.starts_with("::{") && rest.contains('*'));
+        glob.then(|| (i + 1, line.to_owned()))
+    })
 }
 
 fn lint_ladder(
@@ -150,6 +173,21 @@ fn lint_brief(brief: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_glob_import_of_the_learners_crate_is_refused() {
+        assert_eq!(
+            glob_import_of("use std::fmt;\nuse counter::*;\n", "counter"),
+            Some((2, "use counter::*;".to_owned()))
+        );
+        assert!(glob_import_of("use counter::{self, nested::*};", "counter").is_some());
+        assert_eq!(
+            glob_import_of("use counter::{Counter, Tally};\nuse std::*;", "counter"),
+            None
+        );
+        assert_eq!(glob_import_of("use counterfeit::*;", "counter"), None);
+        assert!(glob_import_of("#[macro_use]\nextern crate counter;", "counter").is_some());
+    }
     use crate::course::TestLadder;
     use std::time::Duration;
 
@@ -173,6 +211,7 @@ mod tests {
             test_names: vec!["reopen".into()],
             concepts: vec![],
             time_limit: Duration::from_secs(5),
+            memory_limit_mib: 2048,
             hints: rungs(&[
                 "What must survive?",
                 "Which file?",

@@ -51,6 +51,20 @@ pub struct BuildLog {
     pub last_unit: Option<String>,
     /// Lines that were not JSON (cargo prints some to stdout, e.g. when a build script talks).
     pub text: Vec<String>,
+    /// Every unit cargo built or found fresh: what a grader checks came from trusted places.
+    pub units: Vec<BuiltUnit>,
+}
+
+/// One compiled target, as cargo's artifact message names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltUnit {
+    /// The manifest of the package the target belongs to.
+    pub manifest_path: PathBuf,
+    pub target: String,
+    /// The target's kinds (`lib`, `test`, `custom-build`, `proc-macro`, ...).
+    pub kinds: Vec<String>,
+    /// The target's root source file.
+    pub src_path: PathBuf,
 }
 
 impl BuildLog {
@@ -69,6 +83,17 @@ impl BuildLog {
             Message::CompilerArtifact(artifact) => {
                 self.units_done += 1;
                 self.last_unit = Some(artifact.target.name.clone());
+                self.units.push(BuiltUnit {
+                    manifest_path: artifact.manifest_path.clone().into(),
+                    target: artifact.target.name.clone(),
+                    kinds: artifact
+                        .target
+                        .kind
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    src_path: artifact.target.src_path.clone().into(),
+                });
                 let is_test = artifact.target.kind.iter().any(|k| k.to_string() == "test");
                 if is_test && artifact.target.name == test_target {
                     self.executable = artifact.executable.map(PathBuf::from);

@@ -6,25 +6,37 @@
 //! its process group, its time limit and its output.
 
 mod build_log;
+pub mod launch;
 mod libtest;
 mod process;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use build_log::{BuildLog, Diagnostic, Severity};
+pub use build_log::{BuildLog, BuiltUnit, Diagnostic, Severity};
+pub use launch::{Graded, Launch};
 pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
-pub use process::{Ended, Limits};
+pub use process::{Ended, Limits, missing_wrappers};
 
 /// The test target every track crate has: all reached stages' tests, one module each.
 pub const TEST_TARGET: &str = "stages";
 
 /// The bytes kept of each output stream of a test run.
 pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
+
+/// The memory a test run may use when its stage sets none: plenty for a kata's tests, and a
+/// runaway allocation stops there instead of at the machine's end.
+pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 2048;
+
+/// What a run waiting for cargo's build lock says on screen.
+pub const LOCK_WAIT_NOTE: &str = "waiting for another cargo to release the build lock (another \
+    katas or cargo building this course?); the build starts when it ends";
+
+/// cargo's words when another cargo holds the build folder's (or the package cache's) lock.
+const LOCK_WAIT: &str = "Blocking waiting for file lock";
 
 /// The time a build may take: generous, since a first build compiles every dependency.
 pub const DEFAULT_BUILD_LIMIT: Duration = Duration::from_secs(30 * 60);
@@ -38,10 +50,14 @@ pub struct RunRequest {
     pub test_time_limit: Duration,
     pub build_time_limit: Duration,
     pub output_cap: usize,
+    /// Bytes of memory the test run may use (data and heap); `None`: no limit.
+    pub memory_limit: Option<u64>,
     /// libtest name filters (e.g. `memory::`): only tests matching one of them run. Empty: all.
     pub filters: Vec<String>,
     /// Extra environment of the test process (e.g. `KATAS_SEED` to replay one seed).
     pub test_env: Vec<(String, String)>,
+    /// How cargo and the test binary are started: plainly, or pinned and sandboxed (grading).
+    pub launch: Launch,
 }
 
 impl RunRequest {
@@ -54,8 +70,10 @@ impl RunRequest {
             test_time_limit,
             build_time_limit: DEFAULT_BUILD_LIMIT,
             output_cap: DEFAULT_OUTPUT_CAP,
+            memory_limit: Some(DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             filters: Vec::new(),
             test_env: Vec::new(),
+            launch: Launch::Plain,
         }
     }
 }
@@ -71,6 +89,9 @@ pub enum RunEvent {
     },
     /// The tests are running.
     Testing { tests: usize },
+    /// Another cargo holds the build lock (another build of this course, or a left-over one):
+    /// the build waits for it.
+    WaitingForLock,
 }
 
 /// The verdict of a run.
@@ -107,6 +128,27 @@ pub struct RunOutcome {
     pub test_time: Duration,
     /// The test run's limit, to say it when it was hit.
     pub time_limit: Duration,
+    /// For a graded run: how often each test recorded that it ran to its end, read from the
+    /// results channel (see `grading::witness`). The judge of a graded run uses only this.
+    pub witnessed: Option<std::collections::BTreeMap<String, usize>>,
+    /// Every unit the build compiled, for the grader's check that they came from trusted places.
+    pub units: Vec<BuiltUnit>,
+    /// Why the test binary stopped before every test printed its result, when it was not the
+    /// time limit or a cancellation: what the learner needs instead of "an endless loop?".
+    pub early_end: Option<EarlyEnd>,
+    /// What this run went without (a wrapper missing on this system), to say once.
+    pub notes: Vec<String>,
+}
+
+/// How a test binary ended before every test printed its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlyEnd {
+    /// It exited by itself (`std::process::exit`, a closed stdout) with this status.
+    Exited(i32),
+    /// A signal ended it (`abort()` is SIGABRT, a bad pointer SIGSEGV).
+    Signal { number: i32, name: String },
+    /// It went past its memory limit, of this many MiB.
+    MemoryLimit { mib: u64 },
 }
 
 impl RunOutcome {
@@ -121,6 +163,40 @@ impl RunOutcome {
             build_time: Duration::ZERO,
             test_time: Duration::ZERO,
             time_limit,
+            witnessed: None,
+            units: Vec::new(),
+            early_end: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Why the tests without a result did not finish, in words a learner can act on.
+    pub fn unfinished_reason(&self) -> String {
+        match (&self.early_end, self.verdict) {
+            (_, Verdict::Cancelled) => "the run was cancelled before this test ended".to_owned(),
+            (_, Verdict::TimedOut) | (None, _) => format!(
+                "the run passed its time limit of {}s before this test ended (an endless loop? a \
+                 deadlock? waiting for something that never comes?)",
+                self.time_limit.as_secs()
+            ),
+            (Some(EarlyEnd::MemoryLimit { mib }), _) => format!(
+                "the tests went past their memory limit of {mib} MiB and were stopped (a runaway \
+                 allocation? an endless collection?); a stage sets the limit with \
+                 `memory_limit_mib` in stage.toml"
+            ),
+            (Some(EarlyEnd::Signal { name, .. }), _) => {
+                let why = match name.as_str() {
+                    "SIGABRT" => " (`std::process::abort`, or a panic while panicking)",
+                    "SIGSEGV" | "SIGBUS" => " (a bad memory access, e.g. in `unsafe` code)",
+                    "SIGKILL" => " (killed from outside the run)",
+                    _ => "",
+                };
+                format!("the test binary was killed by {name}{why} before this test ended")
+            }
+            (Some(EarlyEnd::Exited(code)), _) => format!(
+                "the test binary exited with status {code} before this test ended (a call to \
+                 `std::process::exit`? a closed standard output?)"
+            ),
         }
     }
 
@@ -168,9 +244,34 @@ pub async fn run(
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 ) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::new(Verdict::Passed, request.test_time_limit);
+    if let Some(fetch) = launch::fetch_command(request) {
+        let limits = Limits {
+            time: request.build_time_limit,
+            output_cap: DEFAULT_OUTPUT_CAP,
+            memory: None,
+        };
+        let fetched = process::run(fetch, limits, cancel, None)
+            .await
+            .map_err(|source| RunError::Spawn {
+                program: "cargo fetch".to_owned(),
+                source,
+            })?;
+        match fetched.ended {
+            Ended::Exited(status) if status.success() => {}
+            Ended::Cancelled => return Ok(with(outcome, Verdict::Cancelled)),
+            _ => {
+                outcome.build_output = format!(
+                    "cargo could not fetch the trusted lock file's dependencies:\n{}",
+                    fetched.stderr.text()
+                );
+                return Ok(with(outcome, Verdict::BuildError));
+            }
+        }
+    }
     let (build, log) = build(request, cancel, events.clone()).await?;
     outcome.build_time = build.elapsed;
     outcome.diagnostics = log.diagnostics.clone();
+    outcome.units = log.units.clone();
     match build.ended {
         Ended::Cancelled => return Ok(with(outcome, Verdict::Cancelled)),
         Ended::TimedOut => return Ok(with(outcome, Verdict::TimedOut)),
@@ -195,38 +296,73 @@ pub async fn run(
     let limits = Limits {
         time: request.test_time_limit,
         output_cap: request.output_cap,
+        memory: request.memory_limit,
     };
+    outcome.notes = missing_wrappers(&limits)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     // The run itself says how many tests it runs ("running 7 tests"): pass that on as it comes.
+    // Every line passes here, before the cap: libtest's result lines are kept apart, so a test
+    // that floods the output cannot cost the results.
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
     let progress = events.clone();
     let announcer = tokio::spawn(async move {
+        let mut results = String::new();
         while let Some(line) = lines_rx.recv().await {
-            if let (Some(tests), Some(tx)) = (running_count(&line), &progress) {
+            let count = running_count(&line);
+            if let (Some(tests), Some(tx)) = (count, &progress) {
                 let _ = tx.send(RunEvent::Testing { tests });
             }
+            if count.is_some() || is_result_line(&line) {
+                results.push_str(&line);
+                results.push('\n');
+            }
         }
+        results
     });
+    let witness = match &request.launch {
+        Launch::Graded(graded) => Some(
+            launch::create_witness(&graded.results_dir)
+                .map_err(|source| spawn_error(&graded.results_dir, source))?,
+        ),
+        Launch::Plain => None,
+    };
     let run = process::run(
-        test_command(request, &executable, false),
+        launch::test_command(
+            request,
+            &executable,
+            false,
+            &limits,
+            witness.as_ref().map(|(path, _)| path.as_path()),
+        ),
         limits,
         cancel,
         Some(lines_tx),
     )
     .await
     .map_err(|source| spawn_error(&executable, source))?;
-    let _ = announcer.await;
+    let results = announcer.await.unwrap_or_default();
+    if let Some((path, mut reader)) = witness {
+        let mut records = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut records);
+        let _ = std::fs::remove_file(&path);
+        outcome.witnessed = Some(crate::grading::witness::read(&records));
+    }
     outcome.test_time = run.elapsed;
     outcome.truncated = run.stdout.dropped > 0 || run.stderr.dropped > 0;
-    let stdout = run.stdout.text();
+    // The result lines first: the failures section of the capped output then still reads as a
+    // whole, and a result cut from it is found anyway.
+    let stdout = format!("{results}\n{}", run.stdout.text());
     outcome.tests = parse_run(&stdout, &[]);
-    let expected = stdout.lines().find_map(running_count);
+    let expected = results.lines().find_map(running_count);
     let complete = expected.is_some_and(|n| n == outcome.tests.len());
     if !complete && run.ended != Ended::Cancelled {
         // Some tests printed no result (killed at the limit, or the process exited early): ask
         // the binary for its list, so the missing ones are named as not finished. Only here,
         // off the common path, because it costs a second start of the binary.
         let listing = process::run(
-            test_command(request, &executable, true),
+            launch::test_command(request, &executable, true, &limits, None),
             limits,
             cancel,
             None,
@@ -249,6 +385,9 @@ pub async fn run(
             .tests
             .iter()
             .all(|t| matches!(t.status, TestStatus::Passed | TestStatus::Ignored));
+    if !complete && let Ended::Exited(status) = run.ended {
+        outcome.early_end = early_end(status, &outcome.test_output, request.memory_limit);
+    }
     let verdict = match run.ended {
         Ended::Cancelled => Verdict::Cancelled,
         Ended::TimedOut => Verdict::TimedOut,
@@ -256,6 +395,43 @@ pub async fn run(
         Ended::Exited(_) => Verdict::Failed,
     };
     Ok(with(outcome, verdict))
+}
+
+/// How a test binary that stopped early ended: a memory limit reached (Rust's allocation failure
+/// message, then an abort), a signal, or an exit status.
+fn early_end(
+    status: std::process::ExitStatus,
+    stderr: &str,
+    memory: Option<u64>,
+) -> Option<EarlyEnd> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(number) = status.signal() {
+            let name = nix::sys::signal::Signal::try_from(number)
+                .map_or_else(|_| format!("signal {number}"), |s| s.as_str().to_owned());
+            return Some(match memory {
+                Some(bytes) if name == "SIGABRT" && stderr.contains("memory allocation of") => {
+                    EarlyEnd::MemoryLimit {
+                        mib: bytes / (1024 * 1024),
+                    }
+                }
+                _ => EarlyEnd::Signal { number, name },
+            });
+        }
+    }
+    let _ = (stderr, memory);
+    status.code().map(EarlyEnd::Exited)
+}
+
+/// A libtest result line: `test NAME ... ok|FAILED|ignored`.
+fn is_result_line(line: &str) -> bool {
+    line.strip_prefix("test ")
+        .and_then(|rest| rest.rsplit_once(" ... "))
+        .is_some_and(|(_, result)| {
+            let result = result.trim();
+            result == "ok" || result == "FAILED" || result.starts_with("ignored")
+        })
 }
 
 /// `N` from libtest's "running N tests" line.
@@ -282,7 +458,7 @@ fn spawn_error(program: &Path, source: std::io::Error) -> RunError {
 /// The cargo that runs katas' builds: the one that started katas (under `cargo run`), else the
 /// one on PATH.
 fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+    launch::plain_cargo()
 }
 
 async fn build(
@@ -290,24 +466,19 @@ async fn build(
     cancel: &CancellationToken,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 ) -> Result<(process::Finished, BuildLog), RunError> {
-    let program = cargo_program();
-    let mut command = Command::new(&program);
-    command
-        .arg("test")
-        .arg("--no-run")
-        .arg("--manifest-path")
-        .arg(request.crate_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&request.target_dir)
-        .arg("--test")
-        .arg(&request.test_target)
-        .arg("--message-format=json-diagnostic-rendered-ansi")
-        .arg("--color=never")
-        .current_dir(&request.crate_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
-
+    let program = match &request.launch {
+        Launch::Plain => launch::plain_cargo(),
+        Launch::Graded(graded) => graded.toolchain.cargo.display().to_string(),
+    };
+    let limits = Limits {
+        time: request.build_time_limit,
+        output_cap: 16 * DEFAULT_OUTPUT_CAP,
+        // The compiler needs what it needs: the memory limit is the tests'.
+        memory: None,
+    };
+    let command = launch::build_command(request, &limits);
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
+    let lock_events = events.clone();
     let total = lockfile_packages(&request.crate_dir);
     let target = request.test_target.clone();
     let reader = tokio::spawn(async move {
@@ -325,34 +496,30 @@ async fn build(
         }
         log
     });
-    let limits = Limits {
-        time: request.build_time_limit,
-        output_cap: 16 * DEFAULT_OUTPUT_CAP,
-    };
-    let finished = process::run(command, limits, cancel, Some(lines_tx))
+    // cargo says on stderr when it waits for another cargo's lock: a build that seems stuck
+    // must say why.
+    let (err_tx, mut err_rx) = mpsc::unbounded_channel::<String>();
+    let lock_events = lock_events;
+    let watcher = tokio::spawn(async move {
+        let mut said = false;
+        while let Some(line) = err_rx.recv().await {
+            if !said && line.contains(LOCK_WAIT) {
+                said = true;
+                if let Some(tx) = &lock_events {
+                    let _ = tx.send(RunEvent::WaitingForLock);
+                }
+            }
+        }
+    });
+    let finished = process::run_with(command, limits, cancel, Some(lines_tx), Some(err_tx))
         .await
         .map_err(|source| RunError::Spawn {
             program: program.clone(),
             source,
         })?;
     let log = reader.await.unwrap_or_default();
+    let _ = watcher.await;
     Ok((finished, log))
-}
-
-fn test_command(request: &RunRequest, executable: &Path, list: bool) -> Command {
-    let mut command = Command::new(executable);
-    if list {
-        command.args(["--list", "--format", "terse"]);
-    }
-    command.args(&request.filters);
-    command
-        .current_dir(&request.crate_dir)
-        .env("CARGO_MANIFEST_DIR", &request.crate_dir)
-        // Backtraces bury the assertion message a learner needs under frames they don't.
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_TEST_COLOR", "never")
-        .envs(request.test_env.iter().map(|(k, v)| (k, v)));
-    command
 }
 
 /// The number of packages in the crate's lockfile: an estimate of the units a first build has.
@@ -366,7 +533,7 @@ fn lockfile_packages(crate_dir: &Path) -> Option<usize> {
 pub async fn run_to_end(request: &RunRequest) -> Result<RunOutcome, String> {
     run(request, &CancellationToken::new(), None)
         .await
-        .map_err(|err| format!("{err:#}"))
+        .map_err(|err| error_chain(&err))
 }
 
 /// The result of a plain cargo command (clippy, fmt): whether it succeeded, and what it said.
@@ -385,16 +552,17 @@ pub async fn cargo(
     limit: Duration,
 ) -> Result<CargoResult, RunError> {
     let program = cargo_program();
-    let mut command = Command::new(&program);
+    let limits = Limits {
+        time: limit,
+        output_cap: DEFAULT_OUTPUT_CAP,
+        memory: None,
+    };
+    let mut command = process::command(&program, &limits);
     command
         .args(args)
         .current_dir(crate_dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_TERM_COLOR", "never");
-    let limits = Limits {
-        time: limit,
-        output_cap: DEFAULT_OUTPUT_CAP,
-    };
     let finished = process::run(command, limits, &CancellationToken::new(), None)
         .await
         .map_err(|source| RunError::Spawn { program, source })?;
@@ -405,4 +573,64 @@ pub async fn cargo(
         output.push_str(&format!("\n[katas: stopped after {}s]\n", limit.as_secs()));
     }
     Ok(CargoResult { success, output })
+}
+
+/// An error and each of its causes, joined by `: `. `{:#}` does this for anyhow's errors only;
+/// a thiserror error shows its own message alone, and the cause ("No space left on device") is
+/// what a learner can act on.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // A transparent wrapper repeats its source's message.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_chain_names_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot save progress to state.toml")]
+        struct Save(#[source] std::io::Error);
+        let err = Save(std::io::Error::from_raw_os_error(28));
+        let text = error_chain(&err);
+        assert!(
+            text.starts_with("cannot save progress to state.toml: ")
+                && text.contains("No space left on device"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_save_says_its_cause_as_the_watch_screen_shows_it() {
+        let err = crate::session::SessionError::from(crate::progress::ProgressError::Write {
+            path: "state.toml".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        });
+        let text = error_chain(&err);
+        assert!(
+            text.contains("cannot save progress") && text.contains("No space left on device"),
+            "{text}"
+        );
+        assert_eq!(text.matches("cannot save progress").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn result_lines_are_told_from_other_output() {
+        assert!(is_result_line("test memory::a ... ok"));
+        assert!(is_result_line("test memory::b ... FAILED"));
+        assert!(is_result_line("test memory::c ... ignored, slow"));
+        assert!(!is_result_line("test memory::d ... "));
+        assert!(!is_result_line("xxxx test memory::e ... ok"));
+    }
 }

@@ -15,6 +15,8 @@ mod view;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
@@ -32,7 +34,7 @@ pub use view::{scroll_limits, view};
 
 use crate::course::{Course, StageRef};
 use crate::exit_codes;
-use crate::runner;
+use crate::runner::{self, error_chain};
 use crate::session::{Advance, Session};
 use crate::watch::{self, WatchKind};
 
@@ -72,9 +74,16 @@ pub fn watch(course: Course, options: WatchOptions) -> anyhow::Result<u8> {
     // From here on the terminal is raw: the guard restores it on every way out, errors included;
     // ratatui's panic hook does it for panics.
     let guard = Restore;
-    let result = runtime.block_on(App::new(session, options, no_color).run(terminal));
+    let app = App::new(session, options, no_color);
+    let signalled = Arc::clone(&app.signalled);
+    let result = runtime.block_on(app.run(terminal));
     drop(guard);
-    result.map(|()| exit_codes::OK)
+    // Ended by SIGTERM or SIGHUP: the shell's convention, 128 + the signal, says so.
+    let code = match signalled.load(Ordering::SeqCst) {
+        0 => exit_codes::OK,
+        signal => 128 + signal,
+    };
+    result.map(|()| code)
 }
 
 struct Restore;
@@ -92,7 +101,12 @@ struct App {
     tx: mpsc::UnboundedSender<Message>,
     rx: mpsc::UnboundedReceiver<Message>,
     run: Option<CancellationToken>,
+    /// The task of the run in flight (and of cancelled ones still killing their processes):
+    /// quitting waits for them, so nothing a run started outlives the screen.
+    run_tasks: Vec<tokio::task::JoinHandle<()>>,
     watcher: Option<watch::Watcher>,
+    /// The signal (SIGTERM, SIGHUP) that ended the screen, 0 if none.
+    signalled: Arc<AtomicU8>,
 }
 
 impl App {
@@ -106,11 +120,28 @@ impl App {
             tx,
             rx,
             run: None,
+            run_tasks: Vec::new(),
             watcher: None,
+            signalled: Arc::new(AtomicU8::new(0)),
         }
     }
 
-    async fn run(mut self, mut terminal: DefaultTerminal) -> anyhow::Result<()> {
+    /// The event loop, then - however it ended, an error included - the end of every run: a
+    /// cancelled run returns once its process group is dead and its strays are reaped (bounded
+    /// by the grace period). Waiting for that, rather than the runtime's end dropping it
+    /// halfway, is what leaves nothing running after the screen closes.
+    async fn run(mut self, terminal: DefaultTerminal) -> anyhow::Result<()> {
+        let result = self.event_loop(terminal).await;
+        if let Some(run) = self.run.take() {
+            run.cancel();
+        }
+        for task in self.run_tasks.drain(..) {
+            let _ = task.await;
+        }
+        result
+    }
+
+    async fn event_loop(&mut self, mut terminal: DefaultTerminal) -> anyhow::Result<()> {
         self.watch_working_crate();
         self.spawn_signal_handlers();
         self.send_snapshot();
@@ -152,9 +183,6 @@ impl App {
                 self.execute(effect);
             }
             if self.model.quit {
-                if let Some(run) = self.run.take() {
-                    run.cancel();
-                }
                 return Ok(());
             }
         }
@@ -170,7 +198,7 @@ impl App {
             Effect::Record { outcome } => {
                 let at = self.working();
                 if let Err(err) = self.session.record_run(at, &outcome) {
-                    self.notice(format!("{err:#}"));
+                    self.notice(error_chain(&err));
                 }
                 self.send_snapshot();
             }
@@ -187,7 +215,7 @@ impl App {
                     self.session
                         .record_hint(self.working(), &answer.ladder, index, forced)
                 {
-                    self.notice(format!("{err:#}"));
+                    self.notice(error_chain(&err));
                 }
                 self.send_snapshot();
             }
@@ -201,7 +229,7 @@ impl App {
                     Ok(Advance::NotPassed(_)) => {
                         self.notice("The next stage opens once this one passes.".to_owned())
                     }
-                    Err(err) => self.notice(format!("{err:#}")),
+                    Err(err) => self.notice(error_chain(&err)),
                 }
             }
             Effect::SwitchTrack(track) => match self.session.enter(track) {
@@ -209,7 +237,7 @@ impl App {
                     self.watch_working_crate();
                     self.after_stage_change();
                 }
-                Err(err) => self.notice(format!("{err:#}")),
+                Err(err) => self.notice(error_chain(&err)),
             },
             Effect::ShowStage(at) => {
                 if let Some((track, stage)) = self.session.course.get(at) {
@@ -232,7 +260,7 @@ impl App {
                         "Adopted the previous stage's reference solution.{kept}"
                     ));
                 }
-                Err(err) => self.notice(format!("{err:#}")),
+                Err(err) => self.notice(error_chain(&err)),
             },
             Effect::OpenEditor | Effect::Quit => {}
         }
@@ -260,7 +288,7 @@ impl App {
         if let Err(err) = self.session.enter(at.track) {
             let _ = self.tx.send(Message::RunFailed {
                 id,
-                error: format!("{err:#}"),
+                error: error_chain(&err),
             });
             return;
         }
@@ -268,7 +296,8 @@ impl App {
         self.run = Some(cancel.clone());
         let request = self.session.run_request(at);
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        self.run_tasks.retain(|task| !task.is_finished());
+        let task = tokio::spawn(async move {
             let (events_tx, mut events_rx) = mpsc::unbounded_channel();
             let progress = tx.clone();
             let forward = tokio::spawn(async move {
@@ -285,11 +314,12 @@ impl App {
                 },
                 Err(err) => Message::RunFailed {
                     id,
-                    error: format!("{err:#}"),
+                    error: error_chain(&err),
                 },
             };
             let _ = tx.send(message);
         });
+        self.run_tasks.push(task);
     }
 
     /// (Re)starts watching the working track's crate.
@@ -311,24 +341,28 @@ impl App {
                 self.model.watch = WatchKind::Polling {
                     reason: "no file watching here".to_owned(),
                 };
-                self.notice(format!("{err:#}"));
+                self.notice(error_chain(&err));
             }
         }
     }
 
     fn spawn_signal_handlers(&self) {
         #[cfg(unix)]
-        for kind in [
-            tokio::signal::unix::SignalKind::terminate(),
-            tokio::signal::unix::SignalKind::hangup(),
+        for (kind, number) in [
+            (tokio::signal::unix::SignalKind::terminate(), 15),
+            (tokio::signal::unix::SignalKind::hangup(), 1),
             // Ctrl-C arrives as a key in raw mode; a SIGINT sent from elsewhere must not kill
-            // katas before it restores the terminal.
-            tokio::signal::unix::SignalKind::interrupt(),
+            // katas before it restores the terminal. It is a way to quit: exit code 0.
+            (tokio::signal::unix::SignalKind::interrupt(), 0),
         ] {
             let tx = self.tx.clone();
+            let signalled = Arc::clone(&self.signalled);
             if let Ok(mut signal) = tokio::signal::unix::signal(kind) {
                 tokio::spawn(async move {
                     if signal.recv().await.is_some() {
+                        if number != 0 {
+                            signalled.store(number, Ordering::SeqCst);
+                        }
                         let _ = tx.send(Message::Terminate);
                     }
                 });

@@ -63,6 +63,8 @@ pub enum Activity {
     Testing {
         tests: usize,
     },
+    /// Another cargo holds the build lock.
+    WaitingForLock,
 }
 
 /// Which overlay, if any, is open.

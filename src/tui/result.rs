@@ -147,7 +147,7 @@ fn tests_text(
         .unwrap_or_default();
     let failing = failing_in_order(outcome, &stages);
     if let Some(first) = failing.first() {
-        lead(first, theme, lines);
+        lead(outcome, first, theme, lines);
         lines.push(Line::default());
     }
     for test in failing.iter().skip(1) {
@@ -185,9 +185,10 @@ fn tests_text(
             theme.heading,
         )));
         if test.status == TestStatus::DidNotFinish {
-            lines.push(Line::from(
-                "did not finish before the time limit (an endless loop? a deadlock?)",
-            ));
+            lines.push(Line::from(format!(
+                "did not finish: {}",
+                outcome.unfinished_reason()
+            )));
         }
         lines.extend(test.output.lines().map(|l| Line::from(fit_row(l, width))));
     }
@@ -219,12 +220,13 @@ fn fit_row(line: &str, width: u16) -> String {
 }
 
 /// The first failing test: its name, where it stopped, and what it said.
-fn lead(test: &TestResult, theme: &Theme, lines: &mut Vec<Line<'static>>) {
+fn lead(outcome: &RunOutcome, test: &TestResult, theme: &Theme, lines: &mut Vec<Line<'static>>) {
     lines.push(mark_line(test, theme));
     if test.status == TestStatus::DidNotFinish {
-        lines.push(Line::from(
-            "  did not finish before the time limit (an endless loop? a deadlock?)",
-        ));
+        lines.push(Line::from(format!(
+            "  did not finish: {}",
+            outcome.unfinished_reason()
+        )));
         return;
     }
     let Some(failure) = failure_of(&test.output) else {

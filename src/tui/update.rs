@@ -39,6 +39,7 @@ pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
                     Activity::Building { done, total, unit }
                 }
                 RunEvent::Testing { tests } => Activity::Testing { tests },
+                RunEvent::WaitingForLock => Activity::WaitingForLock,
             };
             Vec::new()
         }

@@ -291,6 +291,7 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
                 format!("running {}", super::result::count(*tests, "test")),
                 1.0,
             ),
+            Activity::WaitingForLock => (crate::runner::LOCK_WAIT_NOTE.to_owned(), 0.0),
             Activity::Idle => ("starting".to_owned(), 0.0),
         };
         frame.render_widget(

@@ -39,7 +39,12 @@ pub fn katas(dir: &Path) -> assert_cmd::Command {
     cmd.current_dir(dir)
         .env_remove("KATAS_COURSE")
         .env("NO_COLOR", "1")
-        .env_remove("CARGO_TARGET_DIR");
+        .env_remove("CARGO_TARGET_DIR")
+        // Grading folders (`verify`) go to a cache of the tests' own, not the user's.
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("katas-tests-cache"),
+        );
     cmd
 }
 
@@ -66,4 +71,33 @@ pub fn solve_stage_one(root: &Path) {
     let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/mini/solutions/counter/count/src/lib.rs");
     std::fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
+}
+
+#[cfg(unix)]
+/// Makes a folder refuse new files, as a full or read-only disk does: by its mode for a normal
+/// user, by the immutable attribute for root (who ignores modes). False when neither works.
+pub fn make_unwritable(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = dir.join(".probe");
+    if std::fs::write(&probe, "x").is_err() {
+        return true;
+    }
+    let _ = std::fs::remove_file(&probe);
+    let chattr = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(dir)
+        .status();
+    chattr.is_ok_and(|s| s.success()) && std::fs::write(&probe, "x").is_err()
+}
+
+#[cfg(unix)]
+/// Undoes [`make_unwritable`].
+pub fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(dir)
+        .status();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
