@@ -34,8 +34,9 @@ pub fn failure_of(output: &str) -> Option<Failure> {
     let mut lines = output.lines();
     let location = loop {
         let line = lines.next()?;
-        if let Some(rest) = line.strip_prefix("thread '")
-            && let Some((_, after)) = rest.split_once("' panicked at ")
+        // "thread 'name' panicked at …", or since Rust 1.9x "thread 'name' (1234) panicked at …".
+        if line.starts_with("thread '")
+            && let Some((_, after)) = line.split_once(" panicked at ")
         {
             // Since Rust 1.73: "panicked at src/x.rs:1:2:" and the message on the next lines.
             break after
@@ -92,6 +93,19 @@ note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
             failure.message
         );
         assert!(!failure.is_unwritten());
+    }
+
+    #[test]
+    fn the_thread_id_of_newer_rusts_is_read_past() {
+        // Recorded from a learner's run on rustc 1.95.
+        let output = "\nthread 'memory::a_new_store_is_empty' (25818) panicked at src/lib.rs:20:9:\nnot yet implemented: create an empty store\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        let failure = failure_of(output).unwrap();
+        assert_eq!(failure.location.as_deref(), Some("src/lib.rs:20:9"));
+        assert_eq!(
+            failure.message,
+            "not yet implemented: create an empty store"
+        );
+        assert!(failure.is_unwritten());
     }
 
     #[test]
