@@ -166,10 +166,18 @@ fn test_name() -> String {
 /// plain `cargo test` in the crate builds every dependency again into the crate's `target/`),
 /// or by hand in the crate's folder, which cargo names in `CARGO_MANIFEST_DIR`.
 fn replay_line(seed: u64, name: &str) -> String {
-    let folder =
-        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| "your track's crate".to_string());
+    let folder = std::env::var("CARGO_MANIFEST_DIR").ok();
+    // The crate's folder is `exercises/<track>`: naming the track makes the replay run that
+    // track's crate, whichever track the learner worked on last.
+    let track = folder
+        .as_deref()
+        .and_then(|f| std::path::Path::new(f).file_name())
+        .and_then(|t| t.to_str())
+        .map(|t| format!("{t} "))
+        .unwrap_or_default();
+    let folder = folder.unwrap_or_else(|| "your track's crate".to_string());
     format!(
-        "replay exactly this run: katas run --seed {seed} --test {name}   (from the course folder)\n\
+        "replay exactly this run: katas run {track}--seed {seed} --test {name}   (from the course folder)\n\
          or by hand, in {folder}: KATAS_SEED={seed} cargo test --test stages -- {name} --exact\n"
     )
 }
