@@ -258,7 +258,11 @@ impl Session {
         let track = self.track(at);
         let stage = self.stage(at);
         let summary = self.load_summary();
-        let ladder = hints::choose(stage, summary.as_ref().filter(|s| s.track == track.id));
+        let ladder = hints::choose(
+            stage,
+            &track.stages[..at.stage],
+            summary.as_ref().filter(|s| s.track == track.id),
+        );
         let (shown, last_attempt) =
             hints::shown_rungs(&self.progress, &track.id, &stage.id, &ladder.key);
         let attempts = self

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 /// enough to be unnoticeable (five writes spread over 50 ms still merge).
 pub const DEBOUNCE: Duration = Duration::from_millis(15);
 
-/// How often the polling fallback looks at the files.
+/// How often the polling fallback looks at the files: a save is seen within a second, even
+/// with the debounce and a slow scan on top.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The folders of a crate that hold sources.
@@ -94,9 +95,12 @@ pub fn start(
     };
     let (mut inner, kind): (Box<dyn notify::Watcher + Send>, WatchKind) = match poll_reason {
         Some(reason) => {
+            // Polling compares modification times in whole seconds, so a second save within
+            // the same second, or a file renamed over with an older time, would go unseen:
+            // compare contents too (a crate's sources hash in well under a millisecond).
             let config = notify::Config::default()
                 .with_poll_interval(POLL_INTERVAL)
-                .with_compare_contents(false);
+                .with_compare_contents(true);
             (
                 Box::new(notify::PollWatcher::new(handler, config).map_err(error)?),
                 WatchKind::Polling { reason },
@@ -128,11 +132,14 @@ pub fn start(
     })
 }
 
-/// Writes, creations, removals and renames count; reads and metadata-only changes do not.
+/// Writes, creations, removals and renames count; reads and metadata-only changes do not -
+/// except a new modification time, which is how polling reports a write.
 fn is_change(kind: &EventKind) -> bool {
+    use notify::event::{MetadataKind, ModifyKind};
     match kind {
         EventKind::Create(_) | EventKind::Remove(_) => true,
-        EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::WriteTime)) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
         EventKind::Modify(_) => true,
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
         _ => false,
@@ -279,6 +286,61 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn writes_apart_are_separate_changes() {
         assert_eq!(batches(&[0, 100, 100]).await, [1, 1, 1]);
+    }
+
+    /// Waits for the watcher to report `file` (other paths, such as a temporary file, may come
+    /// first).
+    async fn seen(rx: &mut mpsc::UnboundedReceiver<PathBuf>, file: &Path, how: &str) {
+        let wait = async {
+            while let Some(path) = rx.recv().await {
+                if path == file {
+                    return;
+                }
+            }
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), wait)
+                .await
+                .is_ok(),
+            "polling never saw the {how}"
+        );
+        // Whatever else this save caused (the temporary file of an atomic save) is this save's.
+        tokio::time::sleep(POLL_INTERVAL * 2).await;
+        while rx.try_recv().is_ok() {}
+    }
+
+    #[tokio::test]
+    async fn polling_sees_every_kind_of_save_even_within_one_second() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let lib = dir.path().join("src/lib.rs");
+        std::fs::write(&lib, "pub fn a() {}").unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let watcher = start(dir.path(), true, tx).unwrap();
+        assert!(matches!(watcher.kind, WatchKind::Polling { .. }));
+
+        // In place: the same file opened and written (same length, as a one-letter fix is).
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&lib)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"pub fn b() {}"))
+            .unwrap();
+        seen(&mut rx, &lib, "in-place write").await;
+        // Rewritten: truncated and written again.
+        std::fs::write(&lib, "pub fn c() {}").unwrap();
+        seen(&mut rx, &lib, "rewrite").await;
+        // Atomic: a temporary file renamed over, keeping the old modification time (as
+        // `cp -p` or an editor restoring times would).
+        let tmp = dir.path().join("src/.lib.rs.tmp");
+        std::fs::write(&tmp, "pub fn d() {}").unwrap();
+        let old = std::fs::metadata(&lib).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .and_then(|f| f.set_modified(old))
+            .unwrap();
+        std::fs::rename(&tmp, &lib).unwrap();
+        seen(&mut rx, &lib, "atomic rename").await;
     }
 
     #[tokio::test]

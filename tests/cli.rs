@@ -84,8 +84,8 @@ fn a_learner_fails_passes_and_moves_on() {
     );
     let (_, stdout, _) = output(&root, &["hint", "--yes"]);
     assert!(
-        stdout.contains("compiler error E0599"),
-        "the hint follows the compile error: {stdout}"
+        stdout.contains("`reset`, new in this stage") && stdout.contains("brief's Code section"),
+        "the missing method is one the stage introduces: the hint says to write it: {stdout}"
     );
 }
 
@@ -113,6 +113,11 @@ fn hints_escalate_only_after_a_new_attempt() {
         "the final nudge asks for a confirmation: {stderr}"
     );
     assert!(!stdout.contains("2. Nudge"), "{stdout}");
+    assert!(
+        stdout.contains("no terminal to ask on") && stdout.contains("`katas hint --stuck --yes`"),
+        "without a terminal it says what to run, not that the learner declined: {stdout}"
+    );
+    assert!(!stdout.contains("Keep going"), "{stdout}");
 
     let lib = root.join("exercises/counter/src/lib.rs");
     common::edit(&lib, "todo!(\"count one event\")", "self.count += 2");
@@ -128,6 +133,35 @@ fn hints_escalate_only_after_a_new_attempt() {
         2,
         "{state}"
     );
+}
+
+#[test]
+fn edited_tests_are_restored_by_deleting_them_not_by_git() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let tests = root.join("exercises/counter/tests/stages/count.rs");
+    let original = fs::read_to_string(&tests).unwrap();
+    fs::write(&tests, format!("{original}\n// my change\n")).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert!(
+        stderr.contains("changed the tests of stage count")
+            && stderr.contains("delete exercises/counter/tests/stages/count.rs"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("git checkout"),
+        "katas writes these files, git may not track them: {stderr}"
+    );
+    assert!(!stderr.contains("stage(s)"), "{stderr}");
+
+    fs::remove_file(&tests).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert_eq!(
+        fs::read_to_string(&tests).unwrap(),
+        original,
+        "the course's version is back"
+    );
+    assert!(!stderr.contains("changed the tests"), "{stderr}");
 }
 
 #[test]
@@ -471,6 +505,40 @@ fn building_the_reference_solutions_never_passes_the_learners_unsolved_stage() {
         "still unsolved after dev check: {stdout}"
     );
     assert!(stdout.contains("1 of 2 tests pass"), "{stdout}");
+}
+
+#[test]
+fn run_seed_replays_one_seed_through_katas_build_without_recording_it() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let state = || fs::read_to_string(root.join(".katas/state.toml")).unwrap();
+    let before = state();
+    // A test that sees which seed it was given, as katas-sim's `seeds()` does.
+    let tests = root.join("exercises/counter/tests/stages/count.rs");
+    let mut text = fs::read_to_string(&tests).unwrap();
+    text.push_str(
+        "\n#[test]\nfn sees_the_seed() {\n    assert_eq!(std::env::var(\"KATAS_SEED\").as_deref(), Ok(\"17\"));\n}\n",
+    );
+    fs::write(&tests, text).unwrap();
+
+    let (code, stdout, stderr) = output(&root, &["run", "--seed", "17", "--test", "sees_the_seed"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("A replay of seed 17, tests matching `sees_the_seed`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the 1 test passes"),
+        "only the one test ran: {stdout}"
+    );
+    assert!(
+        root.join(".katas/target").is_dir() && !root.join("exercises/counter/target").exists(),
+        "the replay builds in katas' own build folder"
+    );
+    assert_eq!(state(), before, "a replay is not recorded");
+
+    let (code, stdout, _) = output(&root, &["run", "--test", "sees_the_seed"]);
+    assert_ne!(code, 0, "without the seed the test fails: {stdout}");
 }
 
 #[test]

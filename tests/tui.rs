@@ -16,13 +16,19 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 /// A running `katas watch` and the screen it draws.
 struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Screen {
     fn start(course: &Path) -> Self {
+        Self::start_with(course, &["watch"], &[])
+    }
+
+    /// `katas <args>` in a 40x120 terminal that answers queries as a real one does: the cursor
+    /// position (`ESC [ 6 n`) and the device attributes (`ESC [ c`).
+    fn start_with(course: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -32,26 +38,46 @@ impl Screen {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_katas"));
-        cmd.arg("watch");
+        cmd.args(args);
         cmd.cwd(course);
         cmd.env_remove("CI");
         cmd.env_remove("KATAS_COURSE");
         cmd.env("TERM", "xterm-256color");
+        for (key, value) in envs {
+            cmd.env(key, value);
+        }
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
         let mut reader = pair.master.try_clone_reader().unwrap();
         let feed = Arc::clone(&parser);
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().unwrap()));
+        let answer = Arc::clone(&writer);
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                feed.lock().unwrap().process(&buf[..n]);
+                let mut parser = feed.lock().unwrap();
+                parser.process(&buf[..n]);
+                let chunk = &buf[..n];
+                let mut replies = Vec::new();
+                if chunk.windows(4).any(|w| w == b"\x1b[6n") {
+                    let (row, col) = parser.screen().cursor_position();
+                    replies.extend(format!("\x1b[{};{}R", row + 1, col + 1).into_bytes());
+                }
+                if chunk.windows(3).any(|w| w == b"\x1b[c") {
+                    replies.extend(b"\x1b[?62;22c");
+                }
+                drop(parser);
+                if !replies.is_empty() {
+                    let mut writer = answer.lock().unwrap();
+                    let _ = writer.write_all(&replies);
+                    let _ = writer.flush();
+                }
             }
         });
-        let writer = pair.master.take_writer().unwrap();
         Self {
             parser,
             writer,
@@ -80,8 +106,9 @@ impl Screen {
     }
 
     fn press(&mut self, key: &str) {
-        self.writer.write_all(key.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
+        let mut writer = self.writer.lock().unwrap();
+        writer.write_all(key.as_bytes()).unwrap();
+        writer.flush().unwrap();
     }
 
     /// Waits for the process to end and returns whether it succeeded.
@@ -187,6 +214,73 @@ fn a_save_during_a_run_gives_one_verdict_for_the_newest_file() {
     );
     screen.press("q");
     assert!(screen.wait_exit());
+}
+
+#[test]
+fn the_editor_returns_to_the_watch_screen() {
+    let (_dir, root) = common::course("mini");
+    // An editor that asks the terminal something, as vim does, saves, and leaves before the
+    // terminal answers: the answer arrives while katas takes the screen back.
+    let editor = root.join("fake-editor");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf '\\033[c'\nprintf '// edited\\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut screen = Screen::start_with(
+        &root,
+        &["watch"],
+        &[("EDITOR", editor.to_str().unwrap()), ("VISUAL", "")],
+    );
+    screen.wait_for("1 of 2 tests pass - count");
+    wait_for_runs(&root, 1);
+    for round in 0..3 {
+        screen.press("e");
+        // The editor's save is seen, tested and recorded: katas is still watching.
+        wait_for_runs(&root, round + 2);
+        screen.wait_for("1 of 2 tests pass - count");
+        assert!(
+            screen.child.try_wait().unwrap().is_none(),
+            "katas watch ended after the editor (round {round}); the screen shows:\n{}",
+            screen.contents()
+        );
+    }
+    screen.press("q");
+    assert!(screen.wait_exit(), "katas watch exits with success on q");
+    assert_restored(&screen);
+}
+
+#[test]
+fn watch_poll_sees_a_save() {
+    let (_dir, root) = common::course("mini");
+    let mut screen = Screen::start_with(&root, &["watch", "--poll"], &[]);
+    screen.wait_for("Watching by polling");
+    screen.wait_for("1 of 2 tests pass - count");
+    atomic_save(
+        &root.join("exercises/counter/src/lib.rs"),
+        &solution("count"),
+    );
+    screen.wait_for("Stage passed!");
+    screen.press("q");
+    assert!(screen.wait_exit());
+}
+
+/// The number of runs recorded in the progress file.
+fn runs(root: &Path) -> u32 {
+    let text = std::fs::read_to_string(root.join(".katas/state.toml")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("runs = ").map(|n| n.parse::<u32>().unwrap()))
+        .unwrap_or(0)
+}
+
+/// Waits until `count` runs are recorded (the verdict is drawn first and recorded just after).
+fn wait_for_runs(root: &Path, count: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while runs(root) < count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(runs(root), count, "runs recorded");
 }
 
 fn assert_restored(screen: &Screen) {

@@ -45,6 +45,7 @@ fn snapshot(passed: bool) -> Snapshot {
         solution: Some(SolutionView { stage: "count".into(), text: "fn bump() {}".into(), adoptable: !passed }),
         hints: vec!["How many bumps?".into()],
         hints_about: "test `counts_each_bump`".into(),
+        lib_path: "exercises/counter/src/lib.rs".into(),
     }
 }
 
@@ -93,6 +94,7 @@ fn answer(shown: usize, decision: Decision) -> HintAnswer {
             key: LadderKey::Stage,
             about: "stage".into(),
             rungs: vec!["a?".into(), "b?".into(), "nudge".into()],
+            failure: None,
         },
         shown_before: shown,
         decision,
@@ -506,4 +508,337 @@ fn polling_is_said_on_screen() {
     );
     update(&mut m, Message::Snapshot(snapshot(false)));
     assert!(draw(&m, 100, 24).contains("Watching by polling (NFS file system)"));
+}
+
+fn special(code: KeyCode) -> Message {
+    Message::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// A stage with 45 tests, one failing with an assertion, the way libtest captures it.
+fn many_tests() -> Box<RunOutcome> {
+    let mut tests: Vec<TestResult> = (0..44)
+        .map(|i| TestResult {
+            name: format!("count::passing_test_number_{i:02}"),
+            status: TestStatus::Passed,
+            output: String::new(),
+        })
+        .collect();
+    tests.insert(
+        30,
+        TestResult {
+            name: "count::set_overwrites_the_previous_value".into(),
+            status: TestStatus::Failed,
+            output: "some printing\nthread 'count::set_overwrites_the_previous_value' panicked at tests/stages/count.rs:50:5:\nassertion `left == right` failed: set replaces the value\n  left: Some(\"1\")\n right: Some(\"2\")\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n".into(),
+        },
+    );
+    let mut outcome = outcome(Verdict::Failed);
+    outcome.tests = tests;
+    outcome
+}
+
+fn finished(m: &mut Model, outcome: Box<RunOutcome>) {
+    update(m, Message::SourcesChanged);
+    let id = m.run_id;
+    update(m, Message::RunFinished { id, outcome });
+}
+
+#[test]
+fn the_result_pane_leads_with_the_failing_test_and_counts_the_passing_ones() {
+    let mut m = model(false);
+    finished(&mut m, many_tests());
+    let screen = draw(&m, 120, 30);
+    for expected in [
+        "44 of 45 tests pass",
+        "✗ count::set_overwrites_the_previous_value",
+        "at tests/stages/count.rs:50:5",
+        "assertion `left == right` failed: set replaces the value",
+        "right: Some(\"2\")",
+        "✓ 44 tests passing (p lists them)",
+    ] {
+        assert!(
+            screen.contains(expected),
+            "{expected:?} is not on screen:\n{screen}"
+        );
+    }
+    assert!(!screen.contains("passing_test_number_"), "{screen}");
+
+    update(&mut m, key('p'));
+    let screen = draw(&m, 120, 30);
+    assert!(
+        screen.contains("✓ count::passing_test_number_00"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_focused_pane_shows_without_colour() {
+    let mut m = Model::new(WatchKind::Events, true);
+    update(&mut m, Message::Snapshot(snapshot(false)));
+    let screen = draw(&m, 120, 30);
+    assert!(screen.contains("▶ Result"), "{screen}");
+    assert!(screen.contains('┏'), "a thick border: {screen}");
+    assert!(!screen.contains("▶ Brief"), "{screen}");
+    update(&mut m, special(KeyCode::Tab));
+    let screen = draw(&m, 120, 30);
+    assert!(
+        screen.contains("▶ Brief") && !screen.contains("▶ Result"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn scrolling_stops_at_the_end() {
+    let mut m = model(false);
+    update(
+        &mut m,
+        Message::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    finished(&mut m, many_tests());
+    update(&mut m, key('p'));
+    let (_, limit) = scroll_limits(&m);
+    assert!(limit > 0 && limit < 200, "the result overflows: {limit}");
+    for _ in 0..50 {
+        update(&mut m, special(KeyCode::PageDown));
+    }
+    assert_eq!(m.result_scroll, limit, "stopped at the last line");
+    update(&mut m, special(KeyCode::Up));
+    assert_eq!(m.result_scroll, limit - 1, "one key up moves at once");
+    // The brief is short: it scrolls only as far as its last line.
+    let (brief_limit, _) = scroll_limits(&m);
+    update(&mut m, special(KeyCode::Tab));
+    for _ in 0..5 {
+        update(&mut m, special(KeyCode::PageDown));
+    }
+    assert_eq!(m.brief_scroll, brief_limit);
+    assert!(brief_limit < 10);
+}
+
+#[test]
+fn the_brief_opens_over_the_whole_screen_without_fence_labels() {
+    let mut m = model(false);
+    update(&mut m, key('b'));
+    assert!(matches!(m.mode, Mode::Detail { .. }));
+    let screen = draw(&m, 100, 30);
+    assert!(screen.contains("Brief: count (Counting)"), "{screen}");
+    assert!(screen.contains("c.bump();"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.trim_matches(|c: char| c == '│' || c == ' ') == "rust"),
+        "the code fence's label is not shown: {screen}"
+    );
+    update(&mut m, special(KeyCode::Esc));
+    assert_eq!(m.mode, Mode::Main);
+}
+
+#[test]
+fn the_hint_panel_closes_on_a_pass_and_on_c() {
+    let mut m = model(false);
+    finished(&mut m, outcome(Verdict::Failed));
+    assert!(draw(&m, 80, 24).contains("How many bumps?"));
+    update(&mut m, key('c'));
+    assert!(!draw(&m, 80, 24).contains("How many bumps?"), "c closes it");
+    update(
+        &mut m,
+        Message::Hint(answer(1, Decision::Wait { shown: 1 })),
+    );
+    assert!(
+        draw(&m, 80, 24).contains("How many bumps?"),
+        "asking again opens it"
+    );
+
+    // The stage passes; the snapshot still holds the rungs shown for the failure.
+    update(&mut m, Message::Snapshot(snapshot(true)));
+    finished(&mut m, outcome(Verdict::Passed));
+    let screen = draw(&m, 80, 24);
+    assert!(screen.contains("Stage passed!"), "{screen}");
+    assert!(!screen.contains("How many bumps?"), "{screen}");
+}
+
+#[test]
+fn the_first_screen_names_the_file_to_edit() {
+    let m = model(false);
+    let screen = draw(&m, 120, 30);
+    assert!(
+        screen.contains("Edit exercises/counter/src/lib.rs and save"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_build_estimate_is_never_below_the_count() {
+    let mut m = model(false);
+    update(&mut m, Message::SourcesChanged);
+    update(
+        &mut m,
+        Message::RunProgress {
+            id: 1,
+            event: RunEvent::Building {
+                done: 84,
+                total: Some(75),
+                unit: None,
+            },
+        },
+    );
+    let screen = draw(&m, 80, 24);
+    assert!(screen.contains("building 84 of ~84 crates"), "{screen}");
+}
+
+#[test]
+fn counts_are_proper_plurals() {
+    let mut m = model(false);
+    let mut error = outcome(Verdict::CompileError);
+    error.tests.clear();
+    error.diagnostics = vec![katas::runner::Diagnostic {
+        severity: katas::runner::Severity::Error,
+        code: Some("E0425".into()),
+        message: "cannot find value `x` in this scope".into(),
+        rendered: "error[E0425]: cannot find value `x` in this scope".into(),
+        file: Some("src/lib.rs".into()),
+        line: Some(3),
+        label: None,
+        related: vec![],
+    }];
+    finished(&mut m, error);
+    let screen = draw(&m, 80, 24);
+    assert!(screen.contains("1 compile error - count"), "{screen}");
+    assert!(!screen.contains("(s)"), "{screen}");
+
+    update(&mut m, Message::SourcesChanged);
+    let id = m.run_id;
+    update(
+        &mut m,
+        Message::RunProgress {
+            id,
+            event: RunEvent::Testing { tests: 1 },
+        },
+    );
+    let screen = draw(&m, 80, 24);
+    assert!(
+        screen.contains("running 1 test ") || screen.contains("running 1 test│"),
+        "{screen}"
+    );
+    assert!(!screen.contains("1 tests"), "{screen}");
+}
+
+/// A failed replication test: the violation at tick 130 of 200 events, near the start.
+fn replication_failure() -> Box<RunOutcome> {
+    let mut output = String::from(
+        "thread 'broadcast::values_spread' panicked at tests/stages/broadcast.rs:40:5:\n\n✗ every value reaches every node (seed 7, tick 130)\n  n2 never saw 5\n\n   tick │ n0           │ n1           │ n2           │ clients\n",
+    );
+    for tick in 0..200u64 {
+        let event = if tick == 13 {
+            "read → [] VIOLATION"
+        } else {
+            "send 5 → n1"
+        };
+        output.push_str(&format!(
+            "{:>7} │ {event:<12} │              │              │ {}\n",
+            tick * 10,
+            "a very long client column that goes past the right edge of an eighty column terminal"
+        ));
+    }
+    let mut outcome = outcome(Verdict::Failed);
+    outcome.tests = vec![TestResult {
+        name: "broadcast::values_spread".into(),
+        status: TestStatus::Failed,
+        output,
+    }];
+    outcome
+}
+
+#[test]
+fn the_timeline_opens_full_width_at_the_violation_and_scrolls_within_it() {
+    let mut m = model(false);
+    update(
+        &mut m,
+        Message::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    finished(&mut m, replication_failure());
+    assert!(draw(&m, 80, 24).contains("press t for its timeline"));
+    update(&mut m, key('t'));
+    let Mode::Timeline { scroll, .. } = m.mode else {
+        panic!("t opens the timeline: {:?}", m.mode);
+    };
+    let screen = draw(&m, 80, 24);
+    assert!(
+        screen.contains("VIOLATION"),
+        "the violation's row is on screen:\n{screen}"
+    );
+    assert!(
+        screen.contains("tick │ n0"),
+        "the header row stays:\n{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .all(|l| !l.trim_start().starts_with("│ a very")),
+        "rows are not wrapped:\n{screen}"
+    );
+    assert!(scroll > 0, "it opened at the violation, not the top");
+    for _ in 0..100 {
+        update(&mut m, special(KeyCode::PageDown));
+    }
+    let Mode::Timeline { scroll: end, .. } = m.mode else {
+        panic!()
+    };
+    assert_eq!(end, 200 - (24 - 3), "stopped at the last row");
+    update(&mut m, key('v'));
+    assert_eq!(
+        m.mode,
+        Mode::Timeline { scroll, column: 0 },
+        "v jumps back to the violation"
+    );
+    for _ in 0..6 {
+        update(&mut m, special(KeyCode::Right));
+    }
+    let screen = draw(&m, 80, 24);
+    assert!(
+        screen.contains("column that goes past"),
+        "scrolled right:\n{screen}"
+    );
+    assert!(
+        screen.contains("    130 │"),
+        "the tick column stays:\n{screen}"
+    );
+    update(&mut m, special(KeyCode::Esc));
+    assert_eq!(m.mode, Mode::Main);
+}
+
+#[test]
+fn timeline_rows_in_the_result_pane_are_one_line_each() {
+    let mut m = model(false);
+    update(
+        &mut m,
+        Message::Resize {
+            width: 120,
+            height: 40,
+        },
+    );
+    finished(&mut m, replication_failure());
+    for _ in 0..3 {
+        update(&mut m, special(KeyCode::PageDown));
+    }
+    let screen = draw(&m, 120, 40);
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains(" │ send 5 → n1"))
+        .collect();
+    assert!(!rows.is_empty(), "{screen}");
+    assert!(
+        rows.iter().all(|r| r.contains('…')),
+        "each row is cut to the pane, marked with an ellipsis:\n{screen}"
+    );
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.contains("right edge of an eighty")),
+        "no row wraps onto a second line:\n{screen}"
+    );
 }

@@ -66,8 +66,22 @@ fn list_json(session: &Session) -> serde_json::Value {
     serde_json::json!({ "course": session.course.name, "source": "progress_file", "tracks": tracks })
 }
 
-/// `katas run [TRACK/STAGE]`.
-pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
+/// What `katas run --seed N --test NAME` narrows a run to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Replay<'a> {
+    pub seed: Option<u64>,
+    pub test: Option<&'a str>,
+}
+
+impl Replay<'_> {
+    /// A narrowed run checks one seed or some tests only: it must not count as a pass.
+    fn narrowed(&self) -> bool {
+        self.seed.is_some() || self.test.is_some()
+    }
+}
+
+/// `katas run [TRACK/STAGE] [--seed N] [--test NAME]`.
+pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::Result<u8> {
     let mut session = Session::open(course)?;
     let requested = target
         .map(|reference| session.reached(reference))
@@ -87,6 +101,14 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
             .map(|s| format!("{}::", s.id))
             .collect();
     }
+    if let Some(seed) = replay.seed {
+        request
+            .test_env
+            .push(("KATAS_SEED".to_owned(), seed.to_string()));
+    }
+    if let Some(test) = replay.test {
+        request.filters = vec![test.to_owned()];
+    }
     let (outcome, signal) = execute(&request)?;
     if let Some(signal) = signal {
         // Ended by SIGTERM or SIGHUP: the run is cancelled and its processes are gone; the
@@ -95,6 +117,9 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
     }
     let stage = session.stage(at).clone();
     let total = session.track(at).stages.len();
+    if replay.narrowed() {
+        return replayed(&outcome, &stage, at.stage + 1, total, replay);
+    }
     // A save that fails (a full disk) must not hide the verdict: it is said after it.
     let recorded = if at == working {
         session.record_run(at, &outcome)
@@ -140,6 +165,49 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
     } else {
         exit_codes::FAILED
     })
+}
+
+/// Reports a narrowed run (one seed, some tests), which is not recorded: passing one seed is
+/// not passing the stage.
+fn replayed(
+    outcome: &RunOutcome,
+    stage: &crate::course::Stage,
+    number: usize,
+    total: usize,
+    replay: Replay<'_>,
+) -> anyhow::Result<u8> {
+    let mut out = anstream::stdout();
+    let details = render::details(outcome);
+    if !details.trim().is_empty() {
+        writeln!(out, "{}", details.trim_end())?;
+    }
+    writeln!(out, "\n{}", render::summary(outcome, stage, number, total))?;
+    let seed = replay
+        .seed
+        .map(|s| format!("seed {s}"))
+        .unwrap_or_else(|| "the default seeds".to_owned());
+    let tests = replay
+        .test
+        .map(|t| format!("tests matching `{t}`"))
+        .unwrap_or_else(|| "every test".to_owned());
+    writeln!(
+        out,
+        "A replay of {seed}, {tests}: not recorded as a run of the stage (`katas run` alone \
+         grades it)."
+    )?;
+    if outcome.verdict == Verdict::Passed && outcome.tests.is_empty() {
+        writeln!(
+            out,
+            "No test matched `--test`: `katas run` lists the test names on failure."
+        )?;
+    }
+    Ok(
+        if outcome.verdict == Verdict::Passed && !outcome.tests.is_empty() {
+            exit_codes::OK
+        } else {
+            exit_codes::FAILED
+        },
+    )
 }
 
 /// Runs a request, reporting build progress on a terminal, and cancelling on Ctrl-C, SIGTERM or
@@ -215,16 +283,34 @@ fn execute(request: &RunRequest) -> anyhow::Result<(RunOutcome, Option<u8>)> {
 
 fn warn_edited(session: &Session, at: StageRef) {
     let edited = session.edited_tests(at);
-    if !edited.is_empty() {
-        anstream::eprintln!(
-            "warning: you changed the tests of stage(s) {} (in exercises/{}/tests/stages/).\n    \
-             katas runs them as they are, but grading (`katas verify`) uses the course's own tests \
-             and reports such stages as `tampered`.\n    fix: `git checkout` those files, or \
-             `katas reset` the stage (your files are backed up first)",
-            edited.join(", "),
-            session.track(at).id
-        );
+    if edited.is_empty() {
+        return;
     }
+    let track = session.track(at);
+    let dir = session.course.crate_dir(track).join("tests/stages");
+    let files: Vec<String> = edited
+        .iter()
+        .map(|stage| {
+            let path = dir.join(format!("{stage}.rs"));
+            session.course.display_path(&path).display().to_string()
+        })
+        .collect();
+    // Most of these files are not tracked by git (katas writes them when a stage opens), so
+    // `git checkout` is no fix: deleting one makes katas write the course's version again.
+    let (stages, them) = if edited.len() == 1 {
+        ("stage", "it")
+    } else {
+        ("stages", "them")
+    };
+    anstream::eprintln!(
+        "warning: you changed the tests of {stages} {}.\n    \
+         katas runs them as they are, but grading (`katas verify`) uses the course's own tests \
+         and reports such stages as `tampered`.\n    fix: delete {} (katas writes the course's \
+         version back on the next run), or `katas reset` the stage (your files are backed up \
+         first); copy your changes elsewhere first if you want to keep {them}",
+        edited.join(", "),
+        files.join(" "),
+    );
 }
 
 /// `katas hint [--stuck] [--yes]`.
@@ -238,12 +324,26 @@ pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
     let Decision::Show { index, confirm } = &answer.decision else {
         return Ok(exit_codes::OK);
     };
-    if !confirm.is_empty() && !yes && !confirmed(&render::confirmation(confirm))? {
-        writeln!(
-            out,
-            "Not shown. Keep going - you may be closer than you think."
-        )?;
-        return Ok(exit_codes::OK);
+    if !confirm.is_empty() && !yes {
+        match ask(&render::confirmation(confirm))? {
+            Answer::Yes => {}
+            Answer::No => {
+                writeln!(
+                    out,
+                    "Not shown. Keep going - you may be closer than you think."
+                )?;
+                return Ok(exit_codes::OK);
+            }
+            Answer::NoTerminal => {
+                let flags = if stuck { "--stuck --yes" } else { "--yes" };
+                writeln!(
+                    out,
+                    "Not shown: this one needs a confirmation, and there is no terminal to ask on. \
+                     Run `katas hint {flags}` to open it."
+                )?;
+                return Ok(exit_codes::OK);
+            }
+        }
     }
     let rung = &answer.ladder.rungs[*index];
     writeln!(out, "  {}. {rung}", index + 1)?;
@@ -262,18 +362,35 @@ pub fn hint(course: Course, stuck: bool, yes: bool) -> anyhow::Result<u8> {
     Ok(exit_codes::OK)
 }
 
-/// Asks a yes/no question on the terminal. Without a terminal, the answer is no (and says how
-/// to confirm instead), so a script never hangs on a prompt.
-fn confirmed(question: &str) -> anyhow::Result<bool> {
+/// The answer to a yes/no question.
+enum Answer {
+    Yes,
+    No,
+    /// Nobody could be asked: no terminal (a script, an editor's task runner).
+    NoTerminal,
+}
+
+/// Asks a yes/no question on the terminal. Without a terminal there is no answer (and it says
+/// how to confirm instead), so a script never hangs on a prompt.
+fn ask(question: &str) -> anyhow::Result<Answer> {
     if !std::io::stdin().is_terminal() {
         anstream::eprintln!("{question}\n(no terminal to ask on: add --yes to confirm)");
-        return Ok(false);
+        return Ok(Answer::NoTerminal);
     }
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    Ok(if matches!(line.trim(), "y" | "Y" | "yes") {
+        Answer::Yes
+    } else {
+        Answer::No
+    })
+}
+
+/// Whether the learner said yes.
+fn confirmed(question: &str) -> anyhow::Result<bool> {
+    Ok(matches!(ask(question)?, Answer::Yes))
 }
 
 /// `katas next`.

@@ -47,6 +47,13 @@ enum Command {
     Run {
         /// A stage you have reached, as TRACK/STAGE; a bare TRACK switches to that track.
         stage: Option<String>,
+        /// Replay one seed of the simulated tests (as a failure's replay line says), in katas'
+        /// own build folder; a replay is not recorded as a run of the stage.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run only the tests whose name contains this (e.g. the failing test's).
+        #[arg(long)]
+        test: Option<String>,
     },
     /// Asks for help: the next question of the ladder that fits your latest run.
     Hint {
@@ -156,7 +163,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
         Command::List { format } => learner::list(course, format == ListFormat::Json),
-        Command::Run { stage } => learner::run(course, stage.as_deref()),
+        Command::Run { stage, seed, test } => learner::run(
+            course,
+            stage.as_deref(),
+            learner::Replay {
+                seed,
+                test: test.as_deref(),
+            },
+        ),
         Command::Hint { stuck, yes } => learner::hint(course, stuck, yes),
         Command::Next => learner::next(course),
         Command::Reset {

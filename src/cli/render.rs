@@ -59,7 +59,9 @@ pub fn summary(outcome: &RunOutcome, stage: &Stage, number: usize, of: usize) ->
         .filter(|t| t.status != TestStatus::Ignored)
         .count();
     match outcome.verdict {
+        Verdict::Passed if total == 1 => format!("the 1 test passes - {which}"),
         Verdict::Passed => format!("all {total} tests pass - {which}"),
+        Verdict::Failed if total == 1 => format!("the 1 test fails - {which}"),
         Verdict::Failed => format!("{} of {total} tests pass - {which}", outcome.passed_count()),
         Verdict::CompileError => {
             let errors = outcome.errors().count();

@@ -1,8 +1,11 @@
 //! The built-in catalog: questions about the Rust concept behind a compiler error.
 //!
 //! Rungs are templates. `{name|fallback}` becomes the first item the diagnostic names, in
-//! backticks (`entry`), or the fallback when it names none; `{line|fallback}` becomes
-//! "line 42" or the fallback. Every rung but the last is a question; the last is the nudge.
+//! backticks (`entry`), or the fallback when it names none; `{ref|fallback}` a reference to it
+//! (`&entry`); `{line|fallback}` "line 42", the line the compiler points at; `{moved|fallback}`
+//! the line where the value was moved. Every rung but the last is a question; the last is the
+//! nudge. Code in a rung uses only the learner's own names (through the slots), standard
+//! names, or `…`: a made-up `value` would read as the learner's variable of that name.
 
 /// A ladder for one kind of compiler error.
 #[derive(Debug)]
@@ -35,10 +38,10 @@ pub static CATALOG: &[CodeLadder] = &[
         "E0382",
         "ownership",
         [
-            "A value in Rust has exactly one owner. Who owns {name|the value} before {line|the line the compiler points at}, and who owns it after?",
-            "Which earlier line gave {name|the value} away - passed it by value to a function, or moved it into another variable or collection?",
+            "A value in Rust has exactly one owner. Who owns {name|the value} after {moved|the line that moves it}, and who wants it again at {line|the line the compiler points at}?",
+            "What does {moved|that earlier line} do with {name|the value}: pass it by value to a function, or move it into another variable or collection?",
             "Does that earlier use need to own {name|the value}, or would a borrow (`&`) do? If both places truly need their own copy, what would that cost?",
-            "Nudge: pass a reference (`&value`) where ownership is not needed, or call `.clone()` where two owners are really wanted.",
+            "Nudge: pass {ref|a reference (`&`)} where ownership is not needed, or call `.clone()` where two owners are really wanted.",
         ]
     ),
     ladder!(
@@ -146,7 +149,7 @@ pub static CATALOG: &[CodeLadder] = &[
         [
             "A returned or stored reference must point into something that lives long enough. Which input does the reference in this signature borrow from - or, in a struct, what does the field borrow?",
             "If it could borrow from more than one input, how would the compiler - or a reader - know which? And a struct that holds a reference: what must its users know about how long it may be kept?",
-            "Nudge: name the lifetime: `struct Frame<'a> { bytes: &'a [u8] }` for a type that borrows, `fn f<'a>(x: &'a T, y: &U) -> &'a V` for a function; or own the data instead (`Vec<u8>`, `String`).",
+            "Nudge: name the lifetime: `struct …<'a> { …: &'a [u8] }` for a type that borrows, `fn …<'a>(…: &'a T, …: &U) -> &'a V` for a function; or own the data instead (`Vec<u8>`, `String`).",
         ]
     ),
     ladder!(
@@ -224,7 +227,7 @@ pub static CATALOG: &[CodeLadder] = &[
         [
             "The compiler needs a trait that the type does not implement. Which trait, and for which type?",
             "Is the type the one you meant (a reference `&T` where you meant `T`)? Or should the type implement the trait - or the generic require it as a bound?",
-            "Nudge: add `#[derive(...)]` for a derivable trait, write `impl Trait for Type`, or add the bound: `fn f<T: Trait>(...)`.",
+            "Nudge: add `#[derive(...)]` for a derivable trait, write `impl Trait for Type`, or add the bound: `fn …<T: Trait>(…)`.",
         ]
     ),
     ladder!(
@@ -244,7 +247,7 @@ pub static CATALOG: &[CodeLadder] = &[
         [
             "The compiler expected one type and found another. Which two types, and which one did you mean?",
             "Is it a reference vs a value (`&str` vs `String`), an `Option`/`Result` vs what is inside, or a missing conversion?",
-            "Nudge: convert explicitly: `.to_string()`, `&value`, `Some(value)`, `Ok(value)`, `.into()` - whichever matches the expected type.",
+            "Nudge: convert explicitly: `.to_string()`, `&…`, `Some(…)`, `Ok(…)`, `.into()` - whichever matches the expected type.",
         ]
     ),
     ladder!(
@@ -298,7 +301,7 @@ pub static CATALOG: &[CodeLadder] = &[
         "generics",
         [
             "The compiler cannot tell which type you mean. Where could the type come from - a function signature, a variable's annotation, a turbofish?",
-            "Nudge: annotate the binding (`let x: Vec<String> = ...`) or use a turbofish (`.collect::<Vec<_>>()`, `.parse::<u64>()`).",
+            "Nudge: annotate the binding (`let …: Vec<String> = …`) or use a turbofish (`.collect::<Vec<_>>()`, `.parse::<u64>()`).",
         ]
     ),
     ladder!(
@@ -336,7 +339,7 @@ pub static CATALOG: &[CodeLadder] = &[
         "pattern-matching",
         [
             "How many fields does this variant hold, and how many does your pattern name?",
-            "Nudge: name every field, or use `..` to ignore the rest: `Variant(first, ..)`.",
+            "Nudge: name every field, or use `..` to ignore the rest: `Variant(…, ..)`.",
         ]
     ),
     ladder!(
@@ -390,8 +393,8 @@ pub static CATALOG: &[CodeLadder] = &[
         "E0433",
         "modules",
         [
-            "The path {name|you wrote} does not lead anywhere. Is the module or crate declared (`mod x;`), and is it spelt as it is declared?",
-            "Nudge: declare the module with `mod name;` in `lib.rs`, or import what you need with `use`.",
+            "The path {name|you wrote} does not lead anywhere. Is the module or crate declared (`mod …;`), and is it spelt as it is declared?",
+            "Nudge: declare the module with `mod …;` in `lib.rs`, or import what you need with `use`.",
         ]
     ),
     ladder!(
@@ -410,7 +413,7 @@ pub static CATALOG: &[CodeLadder] = &[
         [
             "The name {name|you use} is not in scope here. Is it defined yet, and where?",
             "Is it a function or constant the brief asks you to write, or one from another module that needs a `use`?",
-            "Nudge: define it, or import it with `use`; for a method, call it on a value (`self.name()` rather than `name()`).",
+            "Nudge: define it, or import it with `use`; for a method, call it on a value (`self.…()` rather than `…()`).",
         ]
     ),
     ladder!(
@@ -498,8 +501,19 @@ pub fn lookup(code: Option<&str>, message: &str) -> Option<&'static CodeLadder> 
     })
 }
 
+/// What a diagnostic gives to fill a rung's placeholders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slots<'a> {
+    /// The first item it names, e.g. `entry`.
+    pub name: Option<&'a str>,
+    /// The line it points at.
+    pub line: Option<usize>,
+    /// The line where a value was moved (a secondary label).
+    pub moved: Option<usize>,
+}
+
 /// Fills a rung's placeholders from what the diagnostic names.
-pub fn fill(template: &str, name: Option<&str>, line: Option<usize>) -> String {
+pub fn fill(template: &str, slots: &Slots<'_>) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -510,17 +524,18 @@ pub fn fill(template: &str, name: Option<&str>, line: Option<usize>) -> String {
         };
         let inner = &rest[start + 1..start + len];
         let (slot, fallback) = inner.split_once('|').unwrap_or((inner, ""));
-        match (slot, name, line) {
-            ("name", Some(name), _) => out.push_str(&format!("`{name}`")),
-            ("line", _, Some(line)) => out.push_str(&format!("line {line}")),
-            ("name" | "line", _, _) => out.push_str(fallback),
+        match (slot, slots.name, slots.line, slots.moved) {
+            ("name", Some(name), _, _) => out.push_str(&format!("`{name}`")),
+            ("ref", Some(name), _, _) => out.push_str(&format!("`&{name}`")),
+            ("line", _, Some(line), _) | ("moved", _, _, Some(line)) => {
+                out.push_str(&format!("line {line}"));
+            }
+            ("name" | "ref" | "line" | "moved", ..) => out.push_str(fallback),
             _ => out.push_str(&rest[start..=start + len]),
         }
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);
-    // A fallback at the start of a sentence ("The value") keeps its capital; one filled in
-    // mid-sentence stays as written.
     out
 }
 
@@ -634,18 +649,59 @@ mod tests {
     #[test]
     fn placeholders_use_the_diagnostic_or_fall_back() {
         let rung = "Who owns {name|the value} after {line|that line}?";
+        let slots = Slots {
+            name: Some("entry"),
+            line: Some(42),
+            moved: None,
+        };
+        assert_eq!(fill(rung, &slots), "Who owns `entry` after line 42?");
         assert_eq!(
-            fill(rung, Some("entry"), Some(42)),
-            "Who owns `entry` after line 42?"
-        );
-        assert_eq!(
-            fill(rung, None, None),
+            fill(rung, &Slots::default()),
             "Who owns the value after that line?"
         );
         assert_eq!(
-            fill("Braces {like this} stay", None, None),
+            fill("Braces {like this} stay", &Slots::default()),
             "Braces {like this} stay"
         );
+    }
+
+    #[test]
+    fn a_move_is_placed_on_its_own_line_and_the_nudge_uses_the_learners_name() {
+        // The learner's variable is called `value`, moved on line 18 and used on line 19.
+        let entry = lookup(Some("E0382"), "borrow of moved value: `value`").unwrap();
+        let slots = Slots {
+            name: Some("value"),
+            line: Some(19),
+            moved: Some(18),
+        };
+        let rungs: Vec<String> = entry.rungs.iter().map(|r| fill(r, &slots)).collect();
+        assert!(
+            rungs[0].contains("after line 18") && rungs[0].contains("at line 19"),
+            "{}",
+            rungs[0]
+        );
+        assert!(!rungs.iter().any(|r| r.contains("before line 19")));
+        assert!(rungs[3].contains("`&value`"), "{}", rungs[3]);
+    }
+
+    #[test]
+    fn code_in_rungs_uses_no_made_up_names() {
+        // Names a learner may well have used: a rung must not show them as if they were theirs.
+        const MADE_UP: &[&str] = &["value", "x", "y", "f", "first", "name", "key"];
+        for entry in CATALOG {
+            for rung in entry.rungs {
+                for code in rung.split('`').skip(1).step_by(2) {
+                    let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+                    for word in words {
+                        assert!(
+                            !MADE_UP.contains(&word),
+                            "{}: `{code}` in {rung:?}",
+                            entry.key
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

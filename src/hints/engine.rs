@@ -1,130 +1,9 @@
-//! Choosing a ladder for the latest run, and deciding when its next rung may open.
+//! Deciding when the next rung of a ladder may open, and recording what was shown.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
-use super::catalog::{fill, lookup, named_item};
-use crate::course::Stage;
+use super::choose::{Ladder, LadderKey};
 use crate::progress::{HintRecord, Progress};
-use crate::runner::{RunOutcome, Verdict};
-
-/// The facts of the latest run that hints need, kept on disk between commands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub track: String,
-    pub stage: String,
-    pub verdict: Option<Verdict>,
-    /// The first compiler error: code, message, file, line.
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub error_file: Option<String>,
-    pub error_line: Option<usize>,
-    /// Failing tests, full names (`stage::test`), earlier stages first.
-    pub failing_tests: Vec<String>,
-}
-
-impl RunSummary {
-    pub fn from_outcome(
-        track: &str,
-        stage: &str,
-        outcome: &RunOutcome,
-        stage_order: &[&str],
-    ) -> Self {
-        let first_error = outcome.errors().next();
-        let mut failing: Vec<String> = outcome.failed().map(|t| t.name.clone()).collect();
-        let rank = |name: &str| {
-            let module = name.split("::").next().unwrap_or_default();
-            stage_order
-                .iter()
-                .position(|s| *s == module)
-                .unwrap_or(usize::MAX)
-        };
-        failing.sort_by_key(|name| rank(name));
-        Self {
-            track: track.to_owned(),
-            stage: stage.to_owned(),
-            verdict: Some(outcome.verdict),
-            error_code: first_error.and_then(|e| e.code.clone()),
-            error_message: first_error.map(|e| e.message.clone()),
-            error_file: first_error.and_then(|e| e.file.clone()),
-            error_line: first_error.and_then(|e| e.line),
-            failing_tests: failing,
-        }
-    }
-}
-
-/// Which ladder a hint comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LadderKey {
-    Stage,
-    Test(String),
-    Error(String),
-}
-
-impl LadderKey {
-    /// The key as it is recorded in progress: `stage`, `test:<name>`, `error:<key>`.
-    pub fn as_record(&self) -> String {
-        match self {
-            LadderKey::Stage => "stage".to_owned(),
-            LadderKey::Test(name) => format!("test:{name}"),
-            LadderKey::Error(key) => format!("error:{key}"),
-        }
-    }
-}
-
-/// A ladder ready to show: its rungs with placeholders filled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ladder {
-    pub key: LadderKey,
-    /// What the ladder is about, e.g. "compiler error E0382 (ownership)".
-    pub about: String,
-    pub rungs: Vec<String>,
-}
-
-/// The ladder for the latest run: the first compiler error's catalog entry; else the first
-/// failing test that has a ladder of its own; else the stage's ladder.
-pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
-    let stage_ladder = || Ladder {
-        key: LadderKey::Stage,
-        about: format!("stage `{}` ({})", stage.id, stage.title),
-        rungs: stage.hints.iter().map(|r| r.text.clone()).collect(),
-    };
-    let Some(last) = last.filter(|l| l.stage == stage.id) else {
-        return stage_ladder();
-    };
-    if let Some(message) = &last.error_message
-        && let Some(entry) = lookup(last.error_code.as_deref(), message)
-    {
-        let name = named_item(message);
-        let about = match &last.error_code {
-            Some(code) => format!("compiler error {code} ({})", entry.concept),
-            None => format!("a compiler error ({})", entry.concept),
-        };
-        return Ladder {
-            key: LadderKey::Error(entry.key.to_owned()),
-            about,
-            rungs: entry
-                .rungs
-                .iter()
-                .map(|r| fill(r, name, last.error_line))
-                .collect(),
-        };
-    }
-    for name in &last.failing_tests {
-        let (module, function) = name.rsplit_once("::").unwrap_or(("", name));
-        if module != stage.id {
-            continue;
-        }
-        if let Some(ladder) = stage.test_ladder(function) {
-            return Ladder {
-                key: LadderKey::Test(function.to_owned()),
-                about: format!("test `{function}`"),
-                rungs: ladder.rungs.iter().map(|r| r.text.clone()).collect(),
-            };
-        }
-    }
-    stage_ladder()
-}
 
 /// Why a rung asks for a confirmation before it opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,13 +94,26 @@ pub fn record(
         forced,
         last: index + 1 == ladder.rungs.len(),
     });
+    if let Some(failure) = &ladder.failure {
+        let seen = record
+            .hint_failures
+            .entry(ladder.key.as_record())
+            .or_default();
+        if !seen.contains(failure) {
+            seen.push(failure.clone());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::course::{Rung, TestLadder};
+    use crate::course::{Rung, Stage};
     use std::time::Duration;
+
+    fn ladder() -> Ladder {
+        super::super::choose::choose(&stage(), &[], None)
+    }
 
     fn stage() -> Stage {
         let rung = |text: &str| Rung {
@@ -243,120 +135,14 @@ mod tests {
                 rung("Code?"),
                 rung("Nudge."),
             ],
-            test_hints: vec![TestLadder {
-                test: "removes_replayed".into(),
-                rungs: vec![
-                    rung("After reopening, which of your writes are on disk?"),
-                    rung("Nudge: log removes too."),
-                ],
-                line: 1,
-            }],
+            test_hints: vec![],
             reflection: vec![],
         }
     }
 
-    fn summary() -> RunSummary {
-        RunSummary {
-            track: "kv".into(),
-            stage: "log".into(),
-            ..RunSummary::default()
-        }
-    }
-
-    #[test]
-    fn a_compile_error_picks_the_catalog_ladder_with_the_diagnostics_names() {
-        let last = RunSummary {
-            error_code: Some("E0382".into()),
-            error_message: Some("borrow of moved value: `entry`".into()),
-            error_line: Some(42),
-            failing_tests: vec!["log::removes_replayed".into()],
-            ..summary()
-        };
-        let ladder = choose(&stage(), Some(&last));
-        assert_eq!(ladder.key, LadderKey::Error("E0382".into()));
-        assert!(
-            ladder.rungs[0].contains("`entry`") && ladder.rungs[0].contains("line 42"),
-            "{}",
-            ladder.rungs[0]
-        );
-    }
-
-    #[test]
-    fn placeholders_are_filled_from_a_real_recorded_diagnostic() {
-        // cargo's own JSON for a use-after-move of `entry` (see runner/testdata).
-        let log = crate::runner::BuildLog::parse(
-            include_str!("../runner/testdata/e0382.jsonl").as_bytes(),
-            "stages",
-        );
-        let error = log.errors().next().unwrap();
-        let last = RunSummary {
-            error_code: error.code.clone(),
-            error_message: Some(error.message.clone()),
-            error_line: error.line,
-            ..summary()
-        };
-        let ladder = choose(&stage(), Some(&last));
-        assert_eq!(ladder.about, "compiler error E0382 (ownership)");
-        let line = format!("line {}", error.line.unwrap());
-        assert!(
-            ladder.rungs[0].contains("`entry`") && ladder.rungs[0].contains(&line),
-            "{}",
-            ladder.rungs[0]
-        );
-        assert!(
-            ladder.rungs.iter().all(|r| !r.contains('{')),
-            "no placeholder is left: {:?}",
-            ladder.rungs
-        );
-    }
-
-    #[test]
-    fn a_failing_test_with_a_ladder_picks_that_ladder() {
-        let last = RunSummary {
-            failing_tests: vec![
-                "log::survives_reopen".into(),
-                "log::removes_replayed".into(),
-            ],
-            ..summary()
-        };
-        let ladder = choose(&stage(), Some(&last));
-        assert_eq!(ladder.key, LadderKey::Test("removes_replayed".into()));
-        assert_eq!(ladder.rungs.len(), 2);
-    }
-
-    #[test]
-    fn otherwise_the_stage_ladder() {
-        let last = RunSummary {
-            failing_tests: vec!["log::survives_reopen".into()],
-            ..summary()
-        };
-        assert_eq!(choose(&stage(), Some(&last)).key, LadderKey::Stage);
-        assert_eq!(choose(&stage(), None).key, LadderKey::Stage);
-        let other_stage = RunSummary {
-            stage: "memory".into(),
-            error_code: Some("E0382".into()),
-            ..summary()
-        };
-        assert_eq!(
-            choose(&stage(), Some(&other_stage)).key,
-            LadderKey::Stage,
-            "a run of another stage is stale"
-        );
-    }
-
-    #[test]
-    fn an_unknown_error_code_falls_through_to_tests_and_stage() {
-        let last = RunSummary {
-            error_code: Some("E9999".into()),
-            error_message: Some("something new".into()),
-            ..summary()
-        };
-        assert_eq!(choose(&stage(), Some(&last)).key, LadderKey::Stage);
-    }
-
     #[test]
     fn the_next_rung_waits_for_a_new_attempt() {
-        let ladder = choose(&stage(), None);
+        let ladder = ladder();
         assert_eq!(
             decide(&ladder, 0, None, 3, false),
             Decision::Show {
@@ -379,7 +165,7 @@ mod tests {
 
     #[test]
     fn being_stuck_opens_it_with_a_confirmation() {
-        let ladder = choose(&stage(), None);
+        let ladder = ladder();
         assert_eq!(
             decide(&ladder, 1, Some(3), 3, true),
             Decision::Show {
@@ -391,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_final_nudge_always_asks_and_then_the_ladder_is_done() {
-        let ladder = choose(&stage(), None);
+        let ladder = ladder();
         assert_eq!(
             decide(&ladder, 3, Some(3), 9, false),
             Decision::Show {
@@ -412,7 +198,7 @@ mod tests {
     #[test]
     fn recorded_rungs_resume_where_they_were() {
         let mut progress = Progress::default();
-        let ladder = choose(&stage(), None);
+        let ladder = ladder();
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         progress.record_run("kv", "log", "a", now);
         record(&mut progress, "kv", "log", &ladder, 0, false, now);

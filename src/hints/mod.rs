@@ -3,11 +3,15 @@
 //! says they are stuck), and records what was shown.
 
 mod catalog;
+mod choose;
 mod engine;
+mod failure;
 mod lint;
+mod summary;
 
-pub use catalog::{CATALOG, CodeLadder, fill, lookup, named_item};
-pub use engine::{
-    Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs,
-};
+pub use catalog::{CATALOG, CodeLadder, Slots, fill, lookup, named_item};
+pub use choose::{Ladder, LadderKey, choose};
+pub use engine::{Confirm, Decision, decide, record, shown_rungs};
+pub use failure::{Failure, failure_of};
 pub use lint::lint_stage;
+pub use summary::RunSummary;

@@ -9,7 +9,13 @@ use crate::course::{Course, Track};
 
 /// The version of the progress file this katas writes. Older versions are read and upgraded; a
 /// newer one is refused (never overwritten) because this katas would drop what it doesn't know.
-pub const PROGRESS_VERSION: u32 = 1;
+///
+/// Version 2 added `hint_failures` to stages (a version 1 file reads as having none).
+pub const PROGRESS_VERSION: u32 = 2;
+
+fn upgrade_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    u32::deserialize(deserializer).map(|found| found.max(PROGRESS_VERSION))
+}
 
 /// A pause between two runs longer than this is not counted as time spent on a stage: the learner
 /// was away, not thinking.
@@ -19,6 +25,9 @@ const ACTIVE_GAP_SECS: i64 = 15 * 60;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
+    /// Read as this katas' version: a file of an older version is upgraded in memory and
+    /// written back as the current one (the store refuses newer versions before this).
+    #[serde(deserialize_with = "upgrade_version")]
     pub version: u32,
     /// The track the learner works on; `None` before the first command.
     pub current_track: Option<String>,
@@ -56,13 +65,19 @@ pub struct StageProgress {
     pub active_secs: u64,
     #[serde(default)]
     pub hints: Vec<HintRecord>,
+    /// For each ladder shown (by its `HintRecord::ladder` key), the failures it was shown for,
+    /// in a line each, oldest first, each once: e.g. "E0382 at src/lib.rs:19: use of moved
+    /// value: `entry`". A class report can tell from it which failures hints did not help with.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hint_failures: BTreeMap<String, Vec<String>>,
 }
 
 /// One hint rung shown to the learner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HintRecord {
-    /// Which ladder: `stage`, `test:<name>` or `error:<code>`.
+    /// Which ladder: `stage`, `test:<name>`, `error:<code>`, `new:<name>` (a name the stage
+    /// introduces) or `failing:<stage::test>` (a failing test without a ladder of its own).
     pub ladder: String,
     /// The rung, from 1.
     pub rung: u32,
@@ -183,6 +198,36 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_file_reads_and_is_written_back_as_the_current_version() {
+        let v1 = r#"
+version = 1
+current_track = "kv"
+
+[tracks.kv.stages.memory]
+attempts = 2
+
+[[tracks.kv.stages.memory.hints]]
+ladder = "stage"
+rung = 1
+at = "2027-01-15T08:00:00Z"
+attempt = 1
+"#;
+        let mut progress: Progress = toml::from_str(v1).unwrap();
+        assert_eq!(progress.version, PROGRESS_VERSION);
+        let stage = progress.stage_mut("kv", "memory");
+        assert_eq!(stage.hints.len(), 1);
+        assert!(stage.hint_failures.is_empty());
+        stage.hint_failures.insert(
+            "stage".into(),
+            vec!["every test of `memory` fails (3)".into()],
+        );
+        let written = toml::to_string(&progress).unwrap();
+        assert!(written.contains("version = 2"), "{written}");
+        let back: Progress = toml::from_str(&written).unwrap();
+        assert_eq!(back, progress);
+    }
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).unwrap()

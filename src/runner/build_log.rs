@@ -32,6 +32,9 @@ pub struct Diagnostic {
     pub line: Option<usize>,
     /// The primary span's label (e.g. "value borrowed here after move").
     pub label: Option<String>,
+    /// The other labelled spans, as (line, label): e.g. (18, "value moved here"), so a hint
+    /// can name the line of the move rather than the line of the later use.
+    pub related: Vec<(usize, String)>,
 }
 
 /// What a build said, accumulated message by message.
@@ -139,6 +142,12 @@ fn reduce(d: &RustcDiagnostic) -> Option<Diagnostic> {
         file: primary.map(|s| s.file_name.clone()),
         line: primary.map(|s| s.line_start),
         label: primary.and_then(|s| s.label.clone()),
+        related: d
+            .spans
+            .iter()
+            .filter(|s| !s.is_primary)
+            .filter_map(|s| Some((s.line_start, s.label.clone()?)))
+            .collect(),
     })
 }
 
@@ -163,6 +172,14 @@ mod tests {
         assert!(error.message.contains("moved value"), "{}", error.message);
         assert_eq!(error.file.as_deref(), Some("src/lib.rs"));
         assert!(error.line.is_some());
+        assert!(
+            error
+                .related
+                .iter()
+                .any(|(line, label)| label.contains("moved") && Some(*line) < error.line),
+            "the move's line is kept: {:?}",
+            error.related
+        );
         assert!(
             error.rendered.contains("\u{1b}["),
             "rendered keeps the compiler's colours"

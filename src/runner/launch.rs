@@ -194,6 +194,12 @@ pub fn test_command(
         ("RUST_BACKTRACE".into(), "0".into()),
         ("RUST_TEST_COLOR".into(), "never".into()),
     ];
+    env.extend(
+        request
+            .test_env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
     match &request.launch {
         Launch::Plain => {
             let mut command = process::command(executable, limits);

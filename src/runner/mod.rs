@@ -54,6 +54,8 @@ pub struct RunRequest {
     pub memory_limit: Option<u64>,
     /// libtest name filters (e.g. `memory::`): only tests matching one of them run. Empty: all.
     pub filters: Vec<String>,
+    /// Extra environment of the test process (e.g. `KATAS_SEED` to replay one seed).
+    pub test_env: Vec<(String, String)>,
     /// How cargo and the test binary are started: plainly, or pinned and sandboxed (grading).
     pub launch: Launch,
     /// Stop the test run at the first failing test (`dev mutants`: one failure kills a mutant,
@@ -73,6 +75,7 @@ impl RunRequest {
             output_cap: DEFAULT_OUTPUT_CAP,
             memory_limit: Some(DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             filters: Vec::new(),
+            test_env: Vec::new(),
             launch: Launch::Plain,
             stop_at_first_failure: false,
         }

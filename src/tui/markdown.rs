@@ -1,7 +1,7 @@
 //! Markdown (a stage's brief) to styled terminal text: headings, lists, emphasis, inline code
 //! and code blocks with a style of their own.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 
@@ -107,17 +107,10 @@ impl Writer<'_> {
             Tag::Paragraph if self.lists.is_empty() => {
                 self.blank();
             }
-            Tag::CodeBlock(kind) => {
+            // The fence's language ("rust", "text") is for renderers, not for the learner.
+            Tag::CodeBlock(_) => {
                 self.blank();
                 self.in_code = true;
-                if let CodeBlockKind::Fenced(lang) = kind
-                    && !lang.is_empty()
-                {
-                    self.lines.push(Line::from(Span::styled(
-                        format!("  {lang}"),
-                        self.theme.dim,
-                    )));
-                }
             }
             Tag::List(start) => {
                 if self.lists.is_empty() {
@@ -204,6 +197,10 @@ mod tests {
         assert!(lines.contains(&"• one set".to_owned()), "{lines:#?}");
         assert!(lines.contains(&"2. second".to_owned()), "{lines:#?}");
         assert!(lines.contains(&"  let x = 1;".to_owned()), "{lines:#?}");
+        assert!(
+            !lines.iter().any(|l| l.trim() == "rust"),
+            "the fence's label is not text: {lines:#?}"
+        );
         let code = text
             .lines
             .iter()

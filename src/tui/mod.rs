@@ -2,11 +2,14 @@
 //! events, file changes, signals and run results into [`Message`]s; [`update`] decides; the loop
 //! carries out the [`Effect`]s; [`view`] draws.
 
+mod editor;
 mod markdown;
 mod model;
 mod popups;
+mod result;
 mod snapshot;
 mod theme;
+mod timeline;
 mod update;
 mod view;
 
@@ -25,8 +28,9 @@ pub use model::{
     Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
 };
 pub use snapshot::snapshot;
+pub use timeline::{Timeline, timeline_of};
 pub use update::update;
-pub use view::view;
+pub use view::{scroll_limits, view};
 
 use crate::course::{Course, StageRef};
 use crate::exit_codes;
@@ -141,6 +145,9 @@ impl App {
         self.watch_working_crate();
         self.spawn_signal_handlers();
         self.send_snapshot();
+        if let Ok(size) = terminal.size() {
+            self.model.size = (size.width, size.height);
+        }
         let _ = self.tx.send(Message::SourcesChanged);
         let mut events = EventStream::new();
         // Effects that can wait until the screen shows what just happened: recording a verdict
@@ -154,7 +161,7 @@ impl App {
             let message = tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Message::Key(key),
-                    Some(Ok(Event::Resize(..))) => Message::Resize,
+                    Some(Ok(Event::Resize(width, height))) => Message::Resize { width, height },
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => return Err(err.into()),
                     None => Message::Terminate,
@@ -371,32 +378,16 @@ impl App {
     }
 
     /// Leaves the screen, runs `$VISUAL` or `$EDITOR` on the crate's `src/lib.rs`, comes back.
+    /// The event stream must be dropped before (see `editor.rs`).
     fn open_editor(&mut self, terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
-        let Some(editor) = std::env::var_os("VISUAL")
-            .or_else(|| std::env::var_os("EDITOR"))
-            .filter(|e| !e.is_empty())
-        else {
+        let Some(command) = editor::command() else {
             self.model.notice = Some("Set $EDITOR (or $VISUAL) to open files from here; or use your editor beside katas.".to_owned());
             return Ok(());
         };
         let track = self.session.track(self.working());
         let file = self.session.course.crate_dir(track).join("src/lib.rs");
-        ratatui::restore();
-        // `$EDITOR` may hold arguments ("code --wait"): split on whitespace, as git does.
-        let editor = editor.to_string_lossy().into_owned();
-        let mut words = editor.split_whitespace();
-        let status = match words.next() {
-            Some(program) => std::process::Command::new(program)
-                .args(words)
-                .arg(&file)
-                .status()
-                .map_err(|e| e.to_string()),
-            None => Err("empty $EDITOR".to_owned()),
-        };
-        *terminal = ratatui::try_init()?;
-        terminal.clear()?;
-        if let Err(err) = status {
-            self.model.notice = Some(format!("could not start the editor `{editor}`: {err}"));
+        if let Err(err) = editor::edit(&command, &file, terminal)? {
+            self.model.notice = Some(err);
         }
         Ok(())
     }

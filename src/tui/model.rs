@@ -30,6 +30,8 @@ pub struct Snapshot {
     /// The rungs of the current ladder shown so far, and what they are about.
     pub hints: Vec<String>,
     pub hints_about: String,
+    /// The file the learner edits, as shown (e.g. `exercises/kv_store/src/lib.rs`).
+    pub lib_path: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,11 +81,18 @@ pub enum Mode {
     Solution {
         scroll: u16,
     },
-    /// A passed stage revisited from the list: its brief and reflection, read-only.
+    /// Read-only Markdown over the whole screen: the working stage's brief (`b`), or a passed
+    /// stage revisited from the list with its reflection.
     Detail {
         title: String,
         markdown: String,
         scroll: u16,
+    },
+    /// The failing replication test's timeline, full width, unwrapped: `scroll` rows down,
+    /// `column` characters right.
+    Timeline {
+        scroll: u16,
+        column: u16,
     },
 }
 
@@ -123,14 +132,23 @@ pub struct Model {
     pub watch: WatchKind,
     pub no_color: bool,
     pub quit: bool,
+    /// The terminal's size (width, height), to stop scrolling at the end; (0, 0) until known.
+    pub size: (u16, u16),
+    /// Whether the Result pane lists the passing tests (`p`) or only counts them.
+    pub show_passing: bool,
+    /// Whether the learner closed the hint panel (`c`); the next hint opens it again.
+    pub hints_closed: bool,
 }
 
 /// Everything that can happen.
 #[derive(Debug, Clone)]
 pub enum Message {
     Key(KeyEvent),
-    /// The terminal was resized: nothing to change but the next frame.
-    Resize,
+    /// The terminal's size, at the start and on every resize.
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The learner saved (debounced).
     SourcesChanged,
     Snapshot(Snapshot),
@@ -208,6 +226,9 @@ impl Model {
             watch,
             no_color,
             quit: false,
+            size: (0, 0),
+            show_passing: false,
+            hints_closed: false,
         }
     }
 
@@ -225,6 +246,14 @@ impl Model {
     /// Whether the latest verdict is a pass of the working stage.
     pub fn passed(&self) -> bool {
         self.snapshot.passed && !self.running
+    }
+
+    /// The timeline of the first failing test that printed one, in the latest verdict.
+    pub fn timeline(&self) -> Option<super::timeline::Timeline> {
+        self.outcome
+            .as_ref()?
+            .failed()
+            .find_map(|t| super::timeline::timeline_of(&t.name, &t.output))
     }
 
     /// The rows of the list overlay: a track row, then its stages.

@@ -59,7 +59,17 @@ pub(super) fn draw_help(theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             "the reference solution of the stage you passed last; `a` there adopts it",
         ),
         ("e", "open the crate in $VISUAL or $EDITOR"),
-        ("tab ↑ ↓", "choose and scroll a pane"),
+        ("b", "the brief over the whole screen"),
+        ("p", "list the passing tests too (or only count them)"),
+        (
+            "t",
+            "a failed replication test's timeline, full width, at the violation",
+        ),
+        ("c", "close the questions panel"),
+        (
+            "tab ↑ ↓",
+            "choose and scroll a pane (the focused one has a thick border)",
+        ),
         ("q, ctrl-c", "quit (your progress is saved)"),
     ];
     let mut lines = vec![
@@ -74,7 +84,7 @@ pub(super) fn draw_help(theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     }
     popup(
         frame,
-        centered(area, 86, 15),
+        centered(area, 90, 19),
         " Keys ",
         Text::from(lines),
         0,
@@ -181,4 +191,71 @@ pub(super) fn draw_solution(
         height: area.height.saturating_sub(2),
     };
     popup(frame, inner, " Solution ", Text::from(lines), scroll);
+}
+
+/// The failing test's timeline over the whole screen, unwrapped (a row per event, as the
+/// simulator aligned it), the violation's row marked; the header row stays on top.
+pub(super) fn draw_timeline(
+    model: &Model,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    scroll: u16,
+    column: u16,
+) {
+    let Some(timeline) = model.timeline() else {
+        return;
+    };
+    frame.render_widget(Clear, area);
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " Timeline of {} · row {} of {} · the violation at row {} ",
+        timeline.test,
+        usize::from(scroll) + 1,
+        timeline.rows.len().saturating_sub(1),
+        timeline.violation
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let [header, rows] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(1),
+        ratatui::layout::Constraint::Min(0),
+    ])
+    .areas(inner);
+    // The tick column stays put when the rest scrolls sideways.
+    let shifted = |row: &str| -> String {
+        let split = row.find('│').map_or(0, |i| i + '│'.len_utf8());
+        let (tick, rest) = row.split_at(split);
+        let rest: String = rest.chars().skip(usize::from(column)).collect();
+        format!("{tick}{rest}")
+    };
+    let head = timeline
+        .rows
+        .first()
+        .map(|r| shifted(r))
+        .unwrap_or_default();
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(head, theme.heading))),
+        header,
+    );
+    let lines: Vec<Line<'static>> = timeline
+        .rows
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, row)| {
+            let row = shifted(row);
+            if i == timeline.violation {
+                Line::from(Span::styled(
+                    row,
+                    theme.fail.add_modifier(ratatui::style::Modifier::REVERSED),
+                ))
+            } else {
+                Line::from(row)
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), rows);
 }

@@ -46,6 +46,10 @@ pub fn snapshot(session: &Session, previous: Option<&Snapshot>) -> Snapshot {
         solution: solution_view(session, at, passed, previous),
         hints: hint.ladder.rungs[..hint.shown_before.min(hint.ladder.rungs.len())].to_vec(),
         hints_about: hint.ladder.about,
+        lib_path: course
+            .display_path(&course.crate_dir(track).join("src/lib.rs"))
+            .display()
+            .to_string(),
     }
 }
 

@@ -3,7 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::markdown;
 use super::model::{Activity, Effect, Focus, Message, Mode, Model, Pending};
+use super::theme::Theme;
+use super::view::{overlay_limit, scroll_limits};
 use crate::course::StageRef;
 use crate::hints::{Confirm, Decision};
 use crate::progress::StageStatus;
@@ -14,7 +17,10 @@ use crate::session::HintAnswer;
 pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
     match message {
         Message::Key(key) => on_key(model, key),
-        Message::Resize => Vec::new(),
+        Message::Resize { width, height } => {
+            model.size = (width, height);
+            Vec::new()
+        }
         Message::SourcesChanged => {
             model.notice = None;
             vec![model.start_run()]
@@ -56,7 +62,10 @@ pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
         Message::RunProgress { .. } | Message::RunFinished { .. } | Message::RunFailed { .. } => {
             Vec::new()
         }
-        Message::Hint(answer) => on_hint(model, answer),
+        Message::Hint(answer) => {
+            model.hints_closed = false;
+            on_hint(model, answer)
+        }
         Message::StageDetail { title, markdown } => {
             model.mode = Mode::Detail {
                 title,
@@ -148,45 +157,31 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             markdown,
             scroll,
         } => {
-            let scroll = match key.code {
-                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
-                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                KeyCode::PageUp => scroll.saturating_sub(10),
-                _ => {
-                    model.mode = Mode::Main;
-                    return Vec::new();
-                }
+            let Some(by) = scroll_step(key.code) else {
+                model.mode = Mode::Main;
+                return Vec::new();
             };
+            let text = markdown::render(&markdown, &Theme::new(model.no_color));
+            let limit = overlay_limit(model, text, true, false);
             model.mode = Mode::Detail {
                 title,
                 markdown,
-                scroll,
+                scroll: scrolled(scroll, by, limit),
             };
             Vec::new()
         }
+        Mode::Timeline { scroll, column } => on_timeline_key(model, key, scroll, column),
         Mode::Solution { scroll } => match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
+            code if scroll_step(code).is_some() => {
+                let text = model
+                    .snapshot
+                    .solution
+                    .as_ref()
+                    .map(|s| format!("\n\n\n{}", s.text))
+                    .unwrap_or_default();
+                let limit = overlay_limit(model, ratatui::text::Text::from(text), true, false);
                 model.mode = Mode::Solution {
-                    scroll: scroll.saturating_add(1),
-                };
-                Vec::new()
-            }
-            KeyCode::Up | KeyCode::Char('k') => {
-                model.mode = Mode::Solution {
-                    scroll: scroll.saturating_sub(1),
-                };
-                Vec::new()
-            }
-            KeyCode::PageDown => {
-                model.mode = Mode::Solution {
-                    scroll: scroll.saturating_add(10),
-                };
-                Vec::new()
-            }
-            KeyCode::PageUp => {
-                model.mode = Mode::Solution {
-                    scroll: scroll.saturating_sub(10),
+                    scroll: scrolled(scroll, scroll_step(code).unwrap_or(0), limit),
                 };
                 Vec::new()
             }
@@ -247,6 +242,41 @@ fn on_main_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyCode::Char('e') => vec![Effect::OpenEditor],
+        KeyCode::Char('b') => {
+            model.mode = Mode::Detail {
+                title: format!(
+                    " Brief: {} ({}) ",
+                    model.snapshot.stage_id, model.snapshot.stage_title
+                ),
+                markdown: model.snapshot.brief.clone(),
+                scroll: 0,
+            };
+            Vec::new()
+        }
+        KeyCode::Char('p') => {
+            model.show_passing = !model.show_passing;
+            Vec::new()
+        }
+        KeyCode::Char('c') if !model.snapshot.hints.is_empty() && !model.hints_closed => {
+            model.hints_closed = true;
+            Vec::new()
+        }
+        KeyCode::Char('t') => match model.timeline() {
+            Some(timeline) => {
+                model.mode = Mode::Timeline {
+                    scroll: violation_scroll(model, &timeline),
+                    column: 0,
+                };
+                Vec::new()
+            }
+            None => {
+                model.notice = Some(
+                    "No timeline in this run: replication tests print one when they fail."
+                        .to_owned(),
+                );
+                Vec::new()
+            }
+        },
         KeyCode::Char('?') => {
             model.mode = Mode::Help;
             Vec::new()
@@ -267,12 +297,86 @@ fn on_main_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Scrolls the focused pane, never past its last line.
 fn scroll(model: &mut Model, by: i32) -> Vec<Effect> {
-    let target = match model.focus {
-        Focus::Brief => &mut model.brief_scroll,
-        Focus::Result => &mut model.result_scroll,
+    let (brief_limit, result_limit) = scroll_limits(model);
+    let (target, limit) = match model.focus {
+        Focus::Brief => (&mut model.brief_scroll, brief_limit),
+        Focus::Result => (&mut model.result_scroll, result_limit),
     };
-    *target = u16::try_from((i32::from(*target) + by).max(0)).unwrap_or(u16::MAX);
+    *target = scrolled(*target, by, limit);
+    Vec::new()
+}
+
+/// How far a scrolling key moves, in lines; `None` for any other key.
+fn scroll_step(code: KeyCode) -> Option<i32> {
+    match code {
+        KeyCode::Down | KeyCode::Char('j') => Some(1),
+        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+        KeyCode::PageDown | KeyCode::Char(' ') => Some(10),
+        KeyCode::PageUp => Some(-10),
+        _ => None,
+    }
+}
+
+/// `at` moved by `by`, within `0..=limit`.
+fn scrolled(at: u16, by: i32, limit: u16) -> u16 {
+    u16::try_from((i32::from(at) + by).clamp(0, i32::from(limit))).unwrap_or(limit)
+}
+
+/// The timeline's rows that fit on screen under its border and header row.
+fn timeline_visible(model: &Model) -> u16 {
+    model.size.1.saturating_sub(3).max(1)
+}
+
+/// The furthest the timeline may scroll.
+fn timeline_limit(model: &Model, rows: usize) -> u16 {
+    let events = u16::try_from(rows.saturating_sub(1)).unwrap_or(u16::MAX);
+    if model.size == (0, 0) {
+        return events;
+    }
+    events.saturating_sub(timeline_visible(model))
+}
+
+/// Where the timeline opens: the violation's row a third of the way down, so the crashes and
+/// partitions before it show too.
+fn violation_scroll(model: &Model, timeline: &super::timeline::Timeline) -> u16 {
+    let row = u16::try_from(timeline.violation.saturating_sub(1)).unwrap_or(u16::MAX);
+    row.saturating_sub(timeline_visible(model) / 3)
+        .min(timeline_limit(model, timeline.rows.len()))
+}
+
+fn on_timeline_key(model: &mut Model, key: KeyEvent, scroll: u16, column: u16) -> Vec<Effect> {
+    let Some(timeline) = model.timeline() else {
+        model.mode = Mode::Main;
+        return Vec::new();
+    };
+    let limit = timeline_limit(model, timeline.rows.len());
+    let widest = timeline
+        .rows
+        .iter()
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0);
+    let column_limit = u16::try_from(widest)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(model.size.0.saturating_sub(2));
+    let (scroll, column) = match key.code {
+        code if scroll_step(code).is_some() => (
+            scrolled(scroll, scroll_step(code).unwrap_or(0), limit),
+            column,
+        ),
+        KeyCode::Right | KeyCode::Char('l') => (scroll, scrolled(column, 8, column_limit)),
+        KeyCode::Left | KeyCode::Char('h') => (scroll, scrolled(column, -8, column_limit)),
+        KeyCode::Home => (0, column),
+        KeyCode::End => (limit, column),
+        KeyCode::Char('v') => (violation_scroll(model, &timeline), column),
+        _ => {
+            model.mode = Mode::Main;
+            return Vec::new();
+        }
+    };
+    model.mode = Mode::Timeline { scroll, column };
     Vec::new()
 }
 

@@ -1,44 +1,57 @@
 //! Drawing the model: a pure function of `&Model` into a frame. Nothing here changes state.
 
-use ansi_to_tui::IntoText as _;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Gauge, Paragraph, Wrap};
 
 use super::markdown;
 use super::model::{Activity, Focus, Mode, Model};
-use super::popups::{draw_confirm, draw_help, draw_list, draw_solution, popup};
+use super::popups::{draw_confirm, draw_help, draw_list, draw_solution, draw_timeline, popup};
+use super::result::result_text;
 use super::theme::Theme;
 use crate::progress::StageStatus;
-use crate::runner::{TestStatus, Verdict};
 use crate::watch::WatchKind;
 
-/// Draws the whole screen.
-pub fn view(model: &Model, frame: &mut Frame<'_>) {
-    let theme = Theme::new(model.no_color);
-    let area = frame.area();
+/// Where the parts of the main screen go.
+struct Areas {
+    header: Rect,
+    brief: Rect,
+    result: Rect,
+    hints: Rect,
+    notice: Rect,
+    footer: Rect,
+}
+
+/// Whether the hint panel shows: there are rungs, the learner has not closed it, and the stage
+/// has not just passed (the questions were about a failure that is gone).
+fn hints_shown(model: &Model) -> bool {
+    !model.snapshot.hints.is_empty() && !model.hints_closed && !model.passed()
+}
+
+/// The main screen's layout, or `None` when the terminal is too small for it.
+fn areas(model: &Model, area: Rect) -> Option<Areas> {
     if area.width < 20 || area.height < 6 {
-        frame.render_widget(
-            Paragraph::new("katas: the terminal is too small").wrap(Wrap { trim: true }),
-            area,
-        );
-        return;
+        return None;
     }
-    let hints_height = if model.snapshot.hints.is_empty() {
-        0
-    } else {
+    let hints_height = if hints_shown(model) {
         (model.snapshot.hints.len() as u16 * 2 + 2)
             .min(area.height / 4)
             .max(3)
+    } else {
+        0
     };
     // A notice is an error with its causes and fix at times: it gets the lines it needs (the
     // cause, e.g. "No space left on device", is what the learner acts on), up to a few.
     let notice_height = match &model.notice {
-        Some(notice) => u16::try_from(notice_paragraph(notice, &theme).line_count(area.width))
-            .unwrap_or(u16::MAX)
-            .clamp(1, (area.height / 4).max(1)),
+        Some(notice) => u16::try_from(
+            Paragraph::new(notice.as_str())
+                .wrap(Wrap { trim: false })
+                .line_count(area.width),
+        )
+        .unwrap_or(u16::MAX)
+        .clamp(1, (area.height / 4).max(1)),
         None => u16::from(
             !model.snapshot.edited_tests.is_empty()
                 || matches!(model.watch, WatchKind::Polling { .. }),
@@ -52,7 +65,6 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(model, &theme, frame, header);
     let direction = if body.width >= 120 {
         Direction::Horizontal
     } else {
@@ -62,15 +74,108 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         .direction(direction)
         .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
         .areas(body);
-    draw_brief(model, &theme, frame, brief);
-    draw_result(model, &theme, frame, result);
-    if hints_height > 0 {
-        draw_hints(model, &theme, frame, hints);
+    Some(Areas {
+        header,
+        brief,
+        result,
+        hints,
+        notice,
+        footer,
+    })
+}
+
+/// How many lines `text` takes wrapped in a bordered pane, beyond what the pane shows: the
+/// furthest it may scroll.
+fn overflow(text: Text<'static>, pane: Rect, wrap: bool) -> u16 {
+    let inner_height = pane.height.saturating_sub(2);
+    let lines = if wrap {
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .line_count(pane.width.saturating_sub(2))
+    } else {
+        text.lines.len()
+    };
+    u16::try_from(lines)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(inner_height)
+}
+
+/// The furthest the brief and the result pane may scroll, so scrolling stops at their end.
+/// Unknown before the first size is known: then nothing is limited.
+pub fn scroll_limits(model: &Model) -> (u16, u16) {
+    let (width, height) = model.size;
+    if (width, height) == (0, 0) {
+        return (u16::MAX, u16::MAX);
     }
-    if notice_height > 0 {
-        draw_notice(model, &theme, frame, notice);
+    let Some(areas) = areas(model, Rect::new(0, 0, width, height)) else {
+        return (0, 0);
+    };
+    let theme = Theme::new(model.no_color);
+    let result_pane = if model.running {
+        // The bar takes the result pane's first line while a run goes on.
+        Rect {
+            height: areas.result.height.saturating_sub(1),
+            ..areas.result
+        }
+    } else {
+        areas.result
+    };
+    (
+        overflow(
+            markdown::render(&model.snapshot.brief, &theme),
+            areas.brief,
+            true,
+        ),
+        overflow(
+            result_text(model, &theme, result_pane.width.saturating_sub(2)),
+            result_pane,
+            true,
+        ),
+    )
+}
+
+/// The rectangle of the full-screen overlays (solution, stage detail): the screen but a margin.
+pub(super) fn overlay_area(area: Rect) -> Rect {
+    Rect {
+        x: area.x + 2,
+        y: area.y + 1,
+        width: area.width.saturating_sub(4),
+        height: area.height.saturating_sub(2),
     }
-    draw_footer(model, &theme, frame, footer);
+}
+
+/// The furthest an overlay's text may scroll (`wrap`: whether it is wrapped).
+pub fn overlay_limit(model: &Model, text: Text<'static>, wrap: bool, full_width: bool) -> u16 {
+    let (width, height) = model.size;
+    if (width, height) == (0, 0) {
+        return u16::MAX;
+    }
+    let area = Rect::new(0, 0, width, height);
+    let pane = if full_width { area } else { overlay_area(area) };
+    overflow(text, pane, wrap)
+}
+
+/// Draws the whole screen.
+pub fn view(model: &Model, frame: &mut Frame<'_>) {
+    let theme = Theme::new(model.no_color);
+    let area = frame.area();
+    let Some(areas) = areas(model, area) else {
+        frame.render_widget(
+            Paragraph::new("katas: the terminal is too small").wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    draw_header(model, &theme, frame, areas.header);
+    draw_brief(model, &theme, frame, areas.brief);
+    draw_result(model, &theme, frame, areas.result);
+    if areas.hints.height > 0 {
+        draw_hints(model, &theme, frame, areas.hints);
+    }
+    if areas.notice.height > 0 {
+        draw_notice(model, &theme, frame, areas.notice);
+    }
+    draw_footer(model, &theme, frame, areas.footer);
     match &model.mode {
         Mode::Main => {}
         Mode::Help => draw_help(&theme, frame, area),
@@ -81,20 +186,15 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
             title,
             markdown,
             scroll,
-        } => {
-            let inner = Rect {
-                x: area.x + 2,
-                y: area.y + 1,
-                width: area.width.saturating_sub(4),
-                height: area.height.saturating_sub(2),
-            };
-            popup(
-                frame,
-                inner,
-                title,
-                markdown::render(markdown, &theme),
-                *scroll,
-            );
+        } => popup(
+            frame,
+            overlay_area(area),
+            title,
+            markdown::render(markdown, &theme),
+            *scroll,
+        ),
+        Mode::Timeline { scroll, column } => {
+            draw_timeline(model, &theme, frame, area, *scroll, *column);
         }
     }
 }
@@ -149,12 +249,17 @@ fn gauge<'a>(what: &str, done: usize, total: usize, theme: &Theme) -> Gauge<'a> 
         .label(format!("{what} {done}/{total}"))
 }
 
-fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
-    let block = Block::default().borders(Borders::ALL).title(title);
+/// A pane's frame. The focused pane (the one the arrow keys scroll) has a thick border and a
+/// marked title, so it shows without colour too.
+fn block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
+    let block = Block::default().borders(Borders::ALL);
     if focused {
-        block.border_style(theme.border_focus)
-    } else {
         block
+            .title(format!("▶{title}· ↑↓ scroll "))
+            .border_type(BorderType::Thick)
+            .border_style(theme.border_focus)
+    } else {
+        block.title(title.to_owned())
     }
 }
 
@@ -179,15 +284,23 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
                 done,
                 total: Some(total),
                 unit,
-            } if *total > 0 => (
-                format!(
-                    "building {done} of ~{total} crates {}",
-                    unit.as_deref().unwrap_or_default()
-                ),
-                (*done as f64 / *total as f64).clamp(0.0, 1.0),
-            ),
+            } if *total > 0 => {
+                // The lockfile's count is an estimate (build scripts are units too): never
+                // claim fewer than are already done.
+                let total = (*total).max(*done);
+                (
+                    format!(
+                        "building {done} of ~{total} crates {}",
+                        unit.as_deref().unwrap_or_default()
+                    ),
+                    (*done as f64 / total as f64).clamp(0.0, 1.0),
+                )
+            }
             Activity::Building { .. } => ("building".to_owned(), 0.0),
-            Activity::Testing { tests } => (format!("running {tests} tests"), 1.0),
+            Activity::Testing { tests } => (
+                format!("running {}", super::result::count(*tests, "test")),
+                1.0,
+            ),
             Activity::WaitingForLock => (crate::runner::LOCK_WAIT_NOTE.to_owned(), 0.0),
             Activity::Idle => ("starting".to_owned(), 0.0),
         };
@@ -198,7 +311,7 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
                 .label(label),
             bar,
         );
-        let previous = result_text(model, theme);
+        let previous = result_text(model, theme, rest.width);
         frame.render_widget(
             Paragraph::new(previous)
                 .style(theme.dim)
@@ -207,132 +320,10 @@ fn draw_result(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
         );
         return;
     }
-    let paragraph = Paragraph::new(result_text(model, theme))
+    let paragraph = Paragraph::new(result_text(model, theme, inner.width))
         .wrap(Wrap { trim: false })
         .scroll((model.result_scroll, 0));
     frame.render_widget(paragraph, inner);
-}
-
-/// The verdict, then what the learner needs to act on it.
-fn result_text(model: &Model, theme: &Theme) -> Text<'static> {
-    let Some(outcome) = &model.outcome else {
-        return Text::from(vec![
-            Line::from("Edit the crate and save: katas builds and tests on every save."),
-            Line::from(Span::styled("(or press r to run now)", theme.dim)),
-        ]);
-    };
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let total = outcome
-        .tests
-        .iter()
-        .filter(|t| t.status != TestStatus::Ignored)
-        .count();
-    let stage = format!(
-        "{} ({})",
-        model.snapshot.stage_id, model.snapshot.stage_title
-    );
-    let (summary, style) = match outcome.verdict {
-        Verdict::Passed => (format!("all {total} tests pass - {stage}"), theme.pass),
-        Verdict::Failed => (
-            format!("{} of {total} tests pass - {stage}", outcome.passed_count()),
-            theme.fail,
-        ),
-        Verdict::CompileError => (
-            format!("{} compile error(s) - {stage}", outcome.errors().count()),
-            theme.fail,
-        ),
-        Verdict::BuildError => (
-            format!("cargo could not build the crate - {stage}"),
-            theme.fail,
-        ),
-        Verdict::TimedOut => (
-            format!(
-                "stopped at the time limit of {}s - {stage}",
-                outcome.time_limit.as_secs()
-            ),
-            theme.fail,
-        ),
-        Verdict::Cancelled => (format!("cancelled - {stage}"), theme.dim),
-    };
-    lines.push(Line::from(Span::styled(summary, style)));
-    lines.push(Line::default());
-    if outcome.verdict == Verdict::Passed && model.snapshot.passed {
-        lines.push(Line::from(Span::styled(
-            "Stage passed! Before you move on, think about what you built:",
-            theme.pass,
-        )));
-        for (i, question) in model.snapshot.reflection.iter().enumerate() {
-            lines.push(Line::from(format!("{}. {question}", i + 1)));
-        }
-        lines.push(Line::default());
-        lines.push(Line::from(vec![
-            Span::raw("Press "),
-            Span::styled("n", theme.key),
-            Span::raw(" for the next stage."),
-        ]));
-        return Text::from(lines);
-    }
-    match outcome.verdict {
-        Verdict::CompileError => {
-            for error in outcome.errors().take(5) {
-                lines.extend(ansi(&error.rendered, model.no_color).lines);
-            }
-        }
-        Verdict::BuildError => lines.extend(
-            outcome
-                .build_output
-                .lines()
-                .map(|l| Line::from(l.to_owned())),
-        ),
-        _ => {
-            for test in &outcome.tests {
-                let (mark, style) = match test.status {
-                    TestStatus::Passed => ("✓", theme.pass),
-                    TestStatus::Failed => ("✗", theme.fail),
-                    TestStatus::Ignored => ("-", theme.dim),
-                    TestStatus::DidNotFinish => ("⏱", theme.fail),
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{mark} "), style),
-                    Span::raw(test.name.clone()),
-                ]));
-            }
-            for test in outcome.failed() {
-                lines.push(Line::default());
-                lines.push(Line::from(Span::styled(
-                    format!("---- {} ----", test.name),
-                    theme.heading,
-                )));
-                if test.status == TestStatus::DidNotFinish {
-                    lines.push(Line::from(format!(
-                        "did not finish: {}",
-                        outcome.unfinished_reason()
-                    )));
-                }
-                lines.extend(test.output.lines().map(|l| Line::from(l.to_owned())));
-            }
-            if !outcome.test_output.trim().is_empty() {
-                lines.push(Line::default());
-                lines.extend(
-                    outcome
-                        .test_output
-                        .lines()
-                        .map(|l| Line::from(l.to_owned())),
-                );
-            }
-        }
-    }
-    Text::from(lines)
-}
-
-/// The compiler's coloured output as styled text (or plain, under `NO_COLOR`).
-fn ansi(rendered: &str, no_color: bool) -> Text<'static> {
-    if no_color {
-        return Text::from(crate::classroom::strip_ansi(rendered));
-    }
-    rendered
-        .into_text()
-        .unwrap_or_else(|_| Text::from(crate::classroom::strip_ansi(rendered)))
 }
 
 fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
@@ -370,7 +361,7 @@ fn draw_notice(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
     let text = if !model.snapshot.edited_tests.is_empty() {
         Span::styled(
             format!(
-                "You changed the tests of: {} - grading uses the course's own tests.",
+                "You changed the tests of: {} - grading uses the course's own tests; delete the file in tests/stages/ to get them back.",
                 model.snapshot.edited_tests.join(", ")
             ),
             theme.warn,
@@ -398,9 +389,10 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
         Mode::Main => &[
             ("h", "hint"),
             ("r", "run"),
-            ("l", "list"),
             ("e", "edit"),
-            ("tab", "scroll pane"),
+            ("b", "brief"),
+            ("tab", "pane"),
+            ("l", "list"),
             ("?", "help"),
             ("q", "quit"),
         ],
@@ -416,6 +408,11 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
             ("esc", "close"),
         ],
         Mode::Detail { .. } => &[("↑↓", "scroll"), ("esc", "close")],
+        Mode::Timeline { .. } => &[
+            ("↑↓ ←→", "scroll"),
+            ("v", "the violation"),
+            ("esc", "close"),
+        ],
         Mode::Help => &[("any key", "close")],
     };
     let mut spans = Vec::new();

@@ -143,7 +143,8 @@ impl Seeds {
                 }
                 Err(payload) => {
                     eprintln!(
-                        "\nthe panic above happened in the run with seed {seed}; replay exactly that run with KATAS_SEED={seed}"
+                        "\nthe panic above happened in the run with seed {seed}; {}",
+                        replay_line(seed, &test_name())
                     );
                     panic::resume_unwind(payload);
                 }
@@ -161,16 +162,33 @@ fn test_name() -> String {
         .to_string()
 }
 
+/// How to replay one seed of a test: through katas, which reuses its own build folder (a
+/// plain `cargo test` in the crate builds every dependency again into the crate's `target/`),
+/// or by hand in the crate's folder, which cargo names in `CARGO_MANIFEST_DIR`.
+fn replay_line(seed: u64, name: &str) -> String {
+    let folder = std::env::var("CARGO_MANIFEST_DIR").ok();
+    // The crate's folder is `exercises/<track>`: naming the track makes the replay run that
+    // track's crate, whichever track the learner worked on last.
+    let track = folder
+        .as_deref()
+        .and_then(|f| std::path::Path::new(f).file_name())
+        .and_then(|t| t.to_str())
+        .map(|t| format!("{t} "))
+        .unwrap_or_default();
+    let folder = folder.unwrap_or_else(|| "your track's crate".to_string());
+    format!(
+        "replay exactly this run: katas run {track}--seed {seed} --test {name}   (from the course folder)\n\
+         or by hand, in {folder}: KATAS_SEED={seed} cargo test --test stages -- {name} --exact\n"
+    )
+}
+
 /// Fails the calling test with the failure's report.
 #[allow(clippy::panic)] // Failing the calling test is this function's whole purpose.
 #[track_caller]
 fn fail_test(failure: &Failure, reproducible: bool) -> ! {
     let name = test_name();
     let mut report = format!("\n{failure}\n");
-    report.push_str(&format!(
-        "replay exactly this run: KATAS_SEED={} cargo test --test stages -- {name} --exact\n",
-        failure.seed()
-    ));
+    report.push_str(&replay_line(failure.seed(), &name));
     if !reproducible {
         report.push_str(
             "WARNING: running this seed again did not give the same events. Your nodes depend on \

@@ -343,6 +343,18 @@ impl<N: Node> Sim<N> {
         self.trace.timeline(self.ids.len())
     }
 
+    /// The timeline a failure shows: around the first request its detail names (`c1#3`) when
+    /// that is earlier than the end of the run, else the end of the run.
+    fn failure_timeline(&self, detail: &str) -> String {
+        let rows = crate::trace::rows_wanted();
+        if rows == usize::MAX {
+            return self.timeline();
+        }
+        self.trace
+            .timeline_around(self.ids.len(), rows, detail)
+            .unwrap_or_else(|| self.timeline())
+    }
+
     /// The last `rows` events of the run as a timeline.
     pub fn timeline_rows(&self, rows: usize) -> String {
         self.trace.timeline_rows(self.ids.len(), rows)
@@ -356,12 +368,17 @@ impl<N: Node> Sim<N> {
     /// A [`Failure`] of `property` with `detail`, carrying this run's seed, stats and timeline.
     /// Return it from a test's run to fail the test with a readable report.
     pub fn fail(&self, property: impl Into<String>, detail: impl Into<String>) -> Failure {
+        let detail = detail.into();
         Failure::new(
             self.seed,
             self.now,
             property.into(),
-            detail.into(),
-            (self.timeline(), self.stats.to_string(), self.trace.lines()),
+            detail.clone(),
+            (
+                self.failure_timeline(&detail),
+                self.stats.to_string(),
+                self.trace.lines(),
+            ),
         )
     }
 

@@ -193,7 +193,7 @@ impl<N: Node> Default for Trace<N> {
 }
 
 /// How many rows to show, from `KATAS_TRACE` (`all` or a number).
-fn rows_wanted() -> usize {
+pub(crate) fn rows_wanted() -> usize {
     match std::env::var("KATAS_TRACE") {
         Ok(v) if v.trim() == "all" => usize::MAX,
         Ok(v) => v.trim().parse().unwrap_or(DEFAULT_ROWS),
@@ -259,20 +259,68 @@ impl<N: Node> Trace<N> {
 
     /// The timeline of the last `rows` entries.
     pub(crate) fn timeline_rows(&self, nodes: usize, rows: usize) -> String {
+        let shown = rows.min(self.entries.len());
+        let skip = self.entries.len() - shown;
+        let note = ((shown as u64) < self.total).then(|| {
+            format!(
+                "the last {shown} of {} events (KATAS_TRACE=all shows every kept event, KATAS_TRACE=200 the last 200):",
+                self.total
+            )
+        });
+        self.render(nodes, (skip..self.entries.len()).collect(), note)
+    }
+
+    /// The timeline around what a failure's `detail` names: the events of the first request
+    /// it names (`c1#3`, as checkers name operations) and those just after, with the crashes,
+    /// restarts and partitions before them. `None` when it names no request the trace holds,
+    /// or when they are among the last `rows` events anyway.
+    pub(crate) fn timeline_around(
+        &self,
+        nodes: usize,
+        rows: usize,
+        detail: &str,
+    ) -> Option<String> {
+        let names = request_names(detail);
+        let first = self.entries.iter().position(|e| {
+            let (_, text) = e.ev.render();
+            names.iter().any(|name| mentions(&text, name))
+        })?;
+        let tail_start = self.entries.len().saturating_sub(rows);
+        if first >= tail_start {
+            return None;
+        }
+        let start = first.saturating_sub(rows / 4);
+        let end = (start + rows).min(self.entries.len());
+        // The faults before the window: what the nodes went through before the operation.
+        let mut shown: Vec<usize> = (0..start)
+            .filter(|&i| {
+                matches!(
+                    self.entries[i].ev,
+                    Ev::Crash(_) | Ev::Restart(_) | Ev::Partition(_) | Ev::Heal
+                )
+            })
+            .collect();
+        shown = shown.split_off(shown.len().saturating_sub(rows / 4));
+        shown.extend(start..end);
+        let note = format!(
+            "{} of {} events, around {} (named above), with the faults before it (KATAS_TRACE=all shows every kept event):",
+            shown.len(),
+            self.total,
+            names.first().map_or("", String::as_str),
+        );
+        Some(self.render(nodes, shown, Some(note)))
+    }
+
+    /// The entries at `indices` (ascending) as rows; a `…` row where some are left out.
+    fn render(&self, nodes: usize, indices: Vec<usize>, note: Option<String>) -> String {
         let width = std::env::var("KATAS_TRACE_WIDTH")
             .ok()
             .and_then(|w| w.trim().parse().ok())
             .unwrap_or(DEFAULT_WIDTH)
             .max(8);
-        let shown = rows.min(self.entries.len());
-        let skip = self.entries.len() - shown;
         let mut out = String::new();
-        if (shown as u64) < self.total {
-            let _ = writeln!(
-                out,
-                "the last {shown} of {} events (KATAS_TRACE=all shows every kept event, KATAS_TRACE=200 the last 200):",
-                self.total
-            );
+        if let Some(note) = note {
+            let _ = writeln!(out, "{note}");
         }
         let mut header = format!("{:>7} │", "tick");
         for i in 0..nodes {
@@ -282,7 +330,13 @@ impl<N: Node> Trace<N> {
         out.push_str(header.trim_end());
         out.push('\n');
         let full = (width + 3) * (nodes + 1);
-        for entry in self.entries.iter().skip(skip) {
+        let mut previous: Option<usize> = None;
+        for index in indices {
+            if previous.is_some_and(|p| index > p + 1) {
+                let _ = writeln!(out, "{:>7} │", "…");
+            }
+            previous = Some(index);
+            let entry = &self.entries[index];
             let (col, text) = entry.ev.render();
             let mut line = format!("{:>7} │", entry.at);
             match col {
@@ -309,6 +363,48 @@ impl<N: Node> Trace<N> {
         }
         out
     }
+}
+
+/// The request ids a text names, in order: `c1#3` (a client and its operation number).
+fn request_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i] == 'c' && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if starts {
+            let digits = |from: usize| {
+                let mut j = from;
+                while j < chars.len() && chars[j].is_ascii_digit() {
+                    j += 1;
+                }
+                j
+            };
+            let client_end = digits(i + 1);
+            if client_end > i + 1 && chars.get(client_end) == Some(&'#') {
+                let seq_end = digits(client_end + 1);
+                if seq_end > client_end + 1 {
+                    let name: String = chars[i..seq_end].iter().collect();
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                    i = seq_end;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    names
+}
+
+/// Whether `text` names `name` (`c1#3`, not `c1#30`).
+fn mentions(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(i, _)| {
+        let after = text[i + name.len()..].chars().next();
+        let before = text[..i].chars().next_back();
+        !after.is_some_and(|c| c.is_ascii_digit()) && !before.is_some_and(char::is_alphanumeric)
+    })
 }
 
 impl<N: Node> Debug for Trace<N> {

@@ -538,6 +538,16 @@ fn seed_runner_reports_seed_property_and_replay_command() {
     let text = payload.downcast_ref::<String>().unwrap();
     assert!(text.contains("seed 4 is unlucky (seed 4"), "{text}");
     assert!(text.contains("KATAS_SEED=4 cargo test"), "{text}");
+    // The crate's folder names the track (here katas-sim's own folder stands for it).
+    assert!(
+        text.contains("katas run katas-sim --seed 4 --test "),
+        "{text}"
+    );
+    let folder = env!("CARGO_MANIFEST_DIR");
+    assert!(
+        text.contains(&format!("in {folder}: KATAS_SEED=4")),
+        "the replay line names the folder to run it in: {text}"
+    );
     assert!(
         !text.contains("WARNING"),
         "a deterministic failure must not warn: {text}"
@@ -716,4 +726,57 @@ fn resend_retries_a_pending_request_with_the_same_id() {
     sim.run_for(30).unwrap();
     assert!(sim.history().response(answered).is_some());
     assert!(!sim.resend(answered, n(1)));
+}
+
+#[test]
+fn a_failure_naming_an_early_operation_shows_the_events_around_it() {
+    // A checker at the end of a busy run names an operation from near its start: the
+    // timeline must show that operation, not the last rows of the run.
+    let sim = busy_run(42);
+    let lines = sim.trace_lines();
+    let early = lines
+        .iter()
+        .skip(lines.len() / 4)
+        .take(lines.len() / 4)
+        .find_map(|l| {
+            let at = l.find("c1#")?;
+            let name: String = l[at..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '#')
+                .collect();
+            Some(name)
+        })
+        .expect("an early operation of client 1");
+    let report = sim
+        .fail("not linearizable", format!("no order explains {early}"))
+        .to_string();
+    assert!(
+        report.contains(&format!("around {early}")),
+        "the timeline says what it is around: {report}"
+    );
+    let rows: Vec<&str> = report.lines().filter(|l| l.contains(" │")).collect();
+    assert!(
+        rows.iter().any(|r| r.contains(&early)),
+        "the named operation's row is shown: {report}"
+    );
+    assert!(
+        rows.len() <= 1 + 40 + 10 + 10,
+        "fitted: {} rows",
+        rows.len()
+    );
+    // The faults before it are kept (busy_run crashes and partitions from tick 0), and a `…`
+    // row marks the events left out between them and the window.
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("CRASHED") || r.contains("partition")),
+        "{report}"
+    );
+    assert!(
+        rows.iter().any(|r| r.trim_start().starts_with("… │")),
+        "{report}"
+    );
+
+    // A detail that names nothing keeps the end of the run.
+    let plain = sim.fail("demo", "nothing named").to_string();
+    assert!(plain.contains("the last 40 of"), "{plain}");
 }
