@@ -486,6 +486,16 @@ pub fn lookup(code: Option<&str>, message: &str) -> Option<&'static CodeLadder> 
 
 /// Fills a rung's placeholders from what the diagnostic names.
 pub fn fill(template: &str, name: Option<&str>, line: Option<usize>) -> String {
+    fill_place(template, name, None, line)
+}
+
+/// Fills a rung's placeholders, `{file|..}` too (the lint catalog's rungs name the file).
+pub fn fill_place(
+    template: &str,
+    name: Option<&str>,
+    file: Option<&str>,
+    line: Option<usize>,
+) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -496,10 +506,11 @@ pub fn fill(template: &str, name: Option<&str>, line: Option<usize>) -> String {
         };
         let inner = &rest[start + 1..start + len];
         let (slot, fallback) = inner.split_once('|').unwrap_or((inner, ""));
-        match (slot, name, line) {
-            ("name", Some(name), _) => out.push_str(&format!("`{name}`")),
-            ("line", _, Some(line)) => out.push_str(&format!("line {line}")),
-            ("name" | "line", _, _) => out.push_str(fallback),
+        match (slot, name, file, line) {
+            ("name", Some(name), _, _) => out.push_str(&format!("`{name}`")),
+            ("file", _, Some(file), _) => out.push_str(&format!("`{file}`")),
+            ("line", _, _, Some(line)) => out.push_str(&format!("line {line}")),
+            ("name" | "line" | "file", _, _, _) => out.push_str(fallback),
             _ => out.push_str(&rest[start..=start + len]),
         }
         rest = &rest[start + len + 1..];
@@ -605,6 +616,15 @@ mod tests {
         assert_eq!(
             fill(rung, None, None),
             "Who owns the value after that line?"
+        );
+        assert_eq!(
+            fill_place(
+                "In {file|your code}, {line|there}?",
+                None,
+                Some("src/lib.rs"),
+                Some(3)
+            ),
+            "In `src/lib.rs`, line 3?"
         );
         assert_eq!(
             fill("Braces {like this} stay", None, None),

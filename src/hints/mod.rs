@@ -5,9 +5,11 @@
 mod catalog;
 mod engine;
 mod lint;
+mod lints;
 
-pub use catalog::{CATALOG, CodeLadder, fill, lookup, named_item};
+pub use catalog::{CATALOG, CodeLadder, fill, fill_place, lookup, named_item};
 pub use engine::{
     Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs,
 };
 pub use lint::lint_stage;
+pub use lints::{LINT_CATALOG, LintLadder, lint_args, lint_lookup};
