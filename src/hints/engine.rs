@@ -3,7 +3,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{fill, lookup, named_item};
+use super::catalog::{fill, fill_place, lookup, named_item};
+use super::lints::lint_lookup;
 use crate::course::Stage;
 use crate::progress::{HintRecord, Progress};
 use crate::runner::{RunOutcome, Verdict};
@@ -21,6 +22,34 @@ pub struct RunSummary {
     pub error_line: Option<usize>,
     /// Failing tests, full names (`stage::test`), earlier stages first.
     pub failing_tests: Vec<String>,
+    /// The clippy lints found after the tests passed, in clippy's order (empty: none, or
+    /// clippy did not run).
+    #[serde(default)]
+    pub lints: Vec<LintFound>,
+    /// Whether `cargo fmt --check` found the crate formatted; `None`: not checked.
+    #[serde(default)]
+    pub fmt_clean: Option<bool>,
+}
+
+/// A clippy lint on the learner's code, as hints need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintFound {
+    /// Without the `clippy::` prefix.
+    pub lint: String,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+impl From<&crate::runner::Lint> for LintFound {
+    fn from(lint: &crate::runner::Lint) -> Self {
+        Self {
+            lint: lint.lint.clone(),
+            message: lint.message.clone(),
+            file: lint.file.clone(),
+            line: lint.line,
+        }
+    }
 }
 
 impl RunSummary {
@@ -49,6 +78,8 @@ impl RunSummary {
             error_file: first_error.and_then(|e| e.file.clone()),
             error_line: first_error.and_then(|e| e.line),
             failing_tests: failing,
+            lints: Vec::new(),
+            fmt_clean: None,
         }
     }
 }
@@ -59,6 +90,8 @@ pub enum LadderKey {
     Stage,
     Test(String),
     Error(String),
+    /// A clippy lint's ladder, by lint name.
+    Lint(String),
 }
 
 impl LadderKey {
@@ -68,6 +101,7 @@ impl LadderKey {
             LadderKey::Stage => "stage".to_owned(),
             LadderKey::Test(name) => format!("test:{name}"),
             LadderKey::Error(key) => format!("error:{key}"),
+            LadderKey::Lint(lint) => format!("lint:{lint}"),
         }
     }
 }
@@ -82,7 +116,8 @@ pub struct Ladder {
 }
 
 /// The ladder for the latest run: the first compiler error's catalog entry; else the first
-/// failing test that has a ladder of its own; else the stage's ladder.
+/// failing test that has a ladder of its own; else, when every test passed and clippy found
+/// lints, the first lint the lint catalog has a ladder for; else the stage's ladder.
 pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
     let stage_ladder = || Ladder {
         key: LadderKey::Stage,
@@ -123,7 +158,34 @@ pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
             };
         }
     }
+    if last.failing_tests.is_empty()
+        && let Some(ladder) = lint_ladder(&last.lints)
+    {
+        return ladder;
+    }
     stage_ladder()
+}
+
+/// The ladder of the first lint the catalog knows, filled with its place in the learner's code.
+pub fn lint_ladder(lints: &[LintFound]) -> Option<Ladder> {
+    lints.iter().find_map(|found| {
+        let entry = lint_lookup(&found.lint)?;
+        let name = named_item(&found.message);
+        let place = match (&found.file, found.line) {
+            (Some(file), Some(line)) => format!(" at {file}:{line}"),
+            (Some(file), None) => format!(" in {file}"),
+            _ => String::new(),
+        };
+        Some(Ladder {
+            key: LadderKey::Lint(entry.lint.to_owned()),
+            about: format!("clippy::{}{place} ({})", entry.lint, entry.concept),
+            rungs: entry
+                .rungs
+                .iter()
+                .map(|r| fill_place(r, name, found.file.as_deref(), found.line))
+                .collect(),
+        })
+    })
 }
 
 /// Why a rung asks for a confirmation before it opens.
@@ -349,6 +411,52 @@ mod tests {
         let last = RunSummary {
             error_code: Some("E9999".into()),
             error_message: Some("something new".into()),
+            ..summary()
+        };
+        assert_eq!(choose(&stage(), Some(&last)).key, LadderKey::Stage);
+    }
+
+    fn recorded_lints() -> Vec<LintFound> {
+        // clippy's own JSON for a crate with four lints (see runner/testdata).
+        let lints = crate::runner::clippy::parse_lints(
+            include_str!("../runner/testdata/clippy.jsonl").as_bytes(),
+        );
+        lints.iter().map(LintFound::from).collect()
+    }
+
+    #[test]
+    fn after_a_pass_the_first_recorded_lint_picks_its_ladder_with_its_place() {
+        let last = RunSummary {
+            verdict: Some(Verdict::Passed),
+            lints: recorded_lints(),
+            ..summary()
+        };
+        let ladder = choose(&stage(), Some(&last));
+        assert_eq!(ladder.key, LadderKey::Lint("ptr_arg".into()));
+        assert_eq!(ladder.about, "clippy::ptr_arg at src/lib.rs:3 (borrowing)");
+        assert!(ladder.rungs.len() >= 2);
+        let (nudge, questions) = ladder.rungs.split_last().unwrap();
+        assert!(questions.iter().all(|q| q.ends_with('?')), "{questions:?}");
+        assert!(nudge.starts_with("Nudge:"));
+        assert!(ladder.rungs.iter().all(|r| !r.contains("{line|")));
+        assert_eq!(ladder.key.as_record(), "lint:ptr_arg");
+    }
+
+    #[test]
+    fn a_lint_the_catalog_lacks_gives_way_to_the_next_and_the_line_is_filled() {
+        let mut lints = recorded_lints();
+        lints[0].lint = "some_lint_of_the_future".into();
+        let last = RunSummary { lints, ..summary() };
+        let ladder = choose(&stage(), Some(&last));
+        assert_eq!(ladder.key, LadderKey::Lint("needless_range_loop".into()));
+        assert!(ladder.rungs[0].contains("line 5"), "{}", ladder.rungs[0]);
+    }
+
+    #[test]
+    fn failing_tests_and_errors_come_before_lints() {
+        let last = RunSummary {
+            failing_tests: vec!["log::survives_reopen".into()],
+            lints: recorded_lints(),
             ..summary()
         };
         assert_eq!(choose(&stage(), Some(&last)).key, LadderKey::Stage);

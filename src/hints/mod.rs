@@ -9,7 +9,8 @@ mod lints;
 
 pub use catalog::{CATALOG, CodeLadder, fill, fill_place, lookup, named_item};
 pub use engine::{
-    Confirm, Decision, Ladder, LadderKey, RunSummary, choose, decide, record, shown_rungs,
+    Confirm, Decision, Ladder, LadderKey, LintFound, RunSummary, choose, decide, lint_ladder,
+    record, shown_rungs,
 };
 pub use lint::lint_stage;
 pub use lints::{LINT_CATALOG, LintLadder, lint_args, lint_lookup};
