@@ -170,7 +170,8 @@ pub fn choose(stage: &Stage, last: Option<&RunSummary>) -> Ladder {
 pub fn lint_ladder(lints: &[LintFound]) -> Option<Ladder> {
     lints.iter().find_map(|found| {
         let entry = lint_lookup(&found.lint)?;
-        let name = named_item(&found.message);
+        // clippy's messages name types and methods as often as the learner's items (`clone`,
+        // `Result`, `Default`): lint rungs take their place from the file and line only.
         let place = match (&found.file, found.line) {
             (Some(file), Some(line)) => format!(" at {file}:{line}"),
             (Some(file), None) => format!(" in {file}"),
@@ -182,7 +183,7 @@ pub fn lint_ladder(lints: &[LintFound]) -> Option<Ladder> {
             rungs: entry
                 .rungs
                 .iter()
-                .map(|r| fill_place(r, name, found.file.as_deref(), found.line))
+                .map(|r| fill_place(r, None, found.file.as_deref(), found.line))
                 .collect(),
         })
     })
@@ -299,6 +300,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(10),
             memory_limit_mib: 2048,
+            strict: false,
             hints: vec![
                 rung("Plan?"),
                 rung("Concept?"),

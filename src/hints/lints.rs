@@ -2,8 +2,9 @@
 //!
 //! After a stage passes, clippy runs on the learner's crate with the course's lint set (clippy's
 //! default set plus every lint named here, see [`lint_args`]); the first lint found opens its
-//! ladder. Rungs use the compiler catalog's placeholders (`{name|..}`, `{line|..}`) and one more,
-//! `{file|..}`, the file the lint points at. Every rung but the last is a question; the last is
+//! ladder. Rungs use the compiler catalog's placeholders `{line|..}` and `{file|..}` (the place the lint
+//! points at); `{name|..}` always takes its fallback, since clippy's messages name types and
+//! methods as often as the learner's own items. Every rung but the last is a question; the last is
 //! the nudge that names the idiom.
 
 /// A ladder for one clippy lint.
@@ -52,7 +53,7 @@ pub static LINT_CATALOG: &[LintLadder] = &[
         "ownership",
         "calling `.clone()` on a `Copy` type hides that the value is copied anyway",
         [
-            "Is {name|the value} `Copy`? What happens when a `Copy` value is assigned or passed?",
+            "Is the value cloned at {line|this line} of a `Copy` type? What happens when a `Copy` value is assigned or passed?",
             "Nudge: drop the `.clone()`: a `Copy` value is copied by plain use (write `*x` to copy out of a reference).",
         ]
     ),
