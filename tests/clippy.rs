@@ -54,9 +54,8 @@ fn after_a_pass_the_verdict_comes_first_then_the_lint_as_a_question() {
     );
 }
 
-#[test]
-fn a_strict_stage_fails_with_a_lint_and_passes_without_it() {
-    let (_dir, root) = course("mini");
+/// Makes the fixture's stage two strict (and says so in its brief).
+fn make_strict(root: &Path) {
     let stage = root.join("course/counter/reset");
     edit(
         &stage.join("stage.toml"),
@@ -68,6 +67,12 @@ fn a_strict_stage_fails_with_a_lint_and_passes_without_it() {
         "Implement `reset`.",
         "Implement `reset`.\n\nThis stage is strict: it passes when clippy is clean too.",
     );
+}
+
+#[test]
+fn a_strict_stage_fails_with_a_lint_and_passes_without_it() {
+    let (_dir, root) = course("mini");
+    make_strict(&root);
     reach_stage_two(&root);
     reset_with_a_lint(&root);
     let (code, stdout, stderr) = output(&root, &["run"]);
@@ -89,4 +94,53 @@ fn a_strict_stage_fails_with_a_lint_and_passes_without_it() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("Stage passed!"), "{stdout}");
     assert!(stdout.contains("clippy: nothing to question"), "{stdout}");
+}
+
+#[test]
+fn an_allow_in_the_learners_code_does_not_open_a_strict_stage() {
+    let (_dir, root) = course("mini");
+    make_strict(&root);
+    reach_stage_two(&root);
+    reset_with_a_lint(&root);
+    let lib = root.join("exercises/counter/src/lib.rs");
+    edit(
+        &lib,
+        "//! A counter.",
+        "//! A counter.\n#![allow(clippy::all)]",
+    );
+    let (code, stdout, stderr) = output(&root, &["run"]);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Not passed yet."), "{stdout}");
+}
+
+#[test]
+fn verify_fails_a_strict_stage_with_a_lint_and_passes_it_clean() {
+    let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    make_strict(&root);
+    make_strict(&pristine);
+    let reference = pristine.to_str().unwrap();
+    reach_stage_two(&root);
+    reset_with_a_lint(&root);
+    let verify = ["verify", "--format", "json", "--reference", reference];
+    let (_, stdout, stderr) = output(&root, &verify);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect(&stderr);
+    assert_eq!(json["stages"][0]["status"], "passed", "{stdout}");
+    assert_eq!(json["stages"][1]["status"], "failed", "{stdout}");
+    // The reason is in the text report (the JSON carries statuses and counts).
+    let (_, text, _) = output(&root, &["verify", "--reference", reference]);
+    assert!(
+        text.contains("strict stage") && text.contains("clippy::clone_on_copy"),
+        "{text}"
+    );
+    assert_eq!(
+        json["stages"][1]["tests_failed"], 0,
+        "the tests themselves pass"
+    );
+
+    let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mini/solutions/counter/reset/src/lib.rs");
+    std::fs::copy(solution, root.join("exercises/counter/src/lib.rs")).unwrap();
+    let (code, stdout, stderr) = output(&root, &verify);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }

@@ -102,7 +102,7 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
         anstream::eprintln!(
             "strict stage: the tests pass; now clippy, with the course's lint set..."
         );
-        Some(style_check(&session, at)?)
+        Some(style_check(&session, at, &hints::strict_lint_args())?)
     } else {
         None
     };
@@ -160,7 +160,7 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
                 Some(found) => found,
                 None => {
                     out.flush()?;
-                    let found = style_check(&session, at)?;
+                    let found = style_check(&session, at, &hints::lint_args())?;
                     session.record_style(at, &found.0.lints, found.1);
                     found
                 }
@@ -184,6 +184,7 @@ pub fn run(course: Course, target: Option<&str>) -> anyhow::Result<u8> {
 fn style_check(
     session: &Session,
     at: StageRef,
+    lint_args: &[String],
 ) -> anyhow::Result<(runner::ClippyReport, Option<bool>)> {
     let request = session.clippy_request(at);
     let rt = runtime()?;
@@ -195,7 +196,7 @@ fn style_check(
                 on_ctrl_c.cancel();
             }
         });
-        let report = runner::clippy::clippy(&request, &hints::lint_args(), &cancel)
+        let report = runner::clippy::clippy(&request, lint_args, &cancel)
             .await
             .map_err(|err| anyhow::anyhow!(runner::error_chain(&err)))?;
         let fmt = runner::clippy::fmt_is_clean(

@@ -235,7 +235,7 @@ pub fn style(report: &crate::runner::ClippyReport, fmt_clean: Option<bool>) -> S
             let first = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             let _ = writeln!(
                 out,
-                "\nclippy could not check the crate ({first}); is clippy installed (`rustup component add clippy`)?"
+                "\nclippy could not check the crate: {first}\n(is clippy installed? `rustup component add clippy`; an `allow` of one of the course's lints is refused on a strict stage)"
             );
         }
     }

@@ -611,6 +611,20 @@ pub fn lint_args() -> Vec<String> {
         .collect()
 }
 
+/// The course's lint set as a gate, for strict stages: the catalog's lints forbidden (`-F`), so
+/// no `allow` in the learner's code can switch one off (rustc refuses it, E0453, and so does
+/// `#![allow(clippy::all)]`, which contains them); the rest of clippy's default set denied.
+/// (Not `-Fclippy::all`: rustc lets a crate's `allow` of a forbidden *group* through, warning.)
+pub fn strict_lint_args() -> Vec<String> {
+    std::iter::once("-Dclippy::all".to_owned())
+        .chain(
+            LINT_CATALOG
+                .iter()
+                .map(|entry| format!("-Fclippy::{}", entry.lint)),
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,26 @@ fn lint_of(line: &str) -> Option<Lint> {
     })
 }
 
+/// A compiler error that is not a clippy lint, as `file:line: message`.
+fn error_of(line: &str) -> Option<String> {
+    let Ok(Message::CompilerMessage(msg)) = serde_json::from_str::<Message>(line) else {
+        return None;
+    };
+    let d = msg.message;
+    if d.level != DiagnosticLevel::Error || d.spans.is_empty() {
+        return None;
+    }
+    let code = d.code.as_ref().map(|c| format!("[{}] ", c.code));
+    let span = d.spans.iter().find(|s| s.is_primary).or(d.spans.first())?;
+    Some(format!(
+        "{}:{}: {}{}",
+        span.file_name,
+        span.line_start,
+        code.unwrap_or_default(),
+        d.message
+    ))
+}
+
 /// Runs clippy on the request's crate, in the request's build folder (callers give it
 /// [`CLIPPY_TARGET`]), with `lint_args` (see `hints::lint_args`) after `--`, under the request's
 /// build time limit; started as the request's launch says (plain, or pinned for grading).
@@ -129,14 +149,19 @@ pub async fn clippy(
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
     let reader = tokio::spawn(async move {
         let mut lints = Vec::new();
+        let mut errors = Vec::new();
         while let Some(line) = lines_rx.recv().await {
-            if let Some(lint) = lint_of(&line)
-                && lints.len() < MAX_LINTS
+            if let Some(lint) = lint_of(&line) {
+                if lints.len() < MAX_LINTS {
+                    lints.push(lint);
+                }
+            } else if let Some(error) = error_of(&line)
+                && errors.len() < 3
             {
-                lints.push(lint);
+                errors.push(error);
             }
         }
-        lints
+        (lints, errors)
     });
     let finished = process::run(command, limits, cancel, Some(lines_tx))
         .await
@@ -144,11 +169,16 @@ pub async fn clippy(
             program: "cargo clippy".to_owned(),
             source,
         })?;
-    let lints = reader.await.unwrap_or_default();
+    let (lints, errors) = reader.await.unwrap_or_default();
     let end = match finished.ended {
         Ended::Cancelled => ClippyEnd::Cancelled,
         Ended::TimedOut => ClippyEnd::TimedOut,
         Ended::Exited(status) if status.success() => ClippyEnd::Finished,
+        // Forbidden lints (a strict stage's gate) are errors: clippy ran and found them.
+        Ended::Exited(_) if !lints.is_empty() => ClippyEnd::Finished,
+        // A compiler error under clippy (e.g. E0453, an `allow` of a forbidden lint) says more
+        // than cargo's "could not compile".
+        Ended::Exited(_) if !errors.is_empty() => ClippyEnd::Failed(errors.join("\n")),
         Ended::Exited(_) => ClippyEnd::Failed(finished.stderr.text()),
     };
     Ok(ClippyReport {
