@@ -205,16 +205,6 @@ pub static LINT_CATALOG: &[LintLadder] = &[
         ]
     ),
     lint!(
-        "needless_collect",
-        "iterators",
-        "collecting into a collection only to iterate it or count it allocates for nothing",
-        [
-            "What happens to the collection built at {line|this line} right after it is built?",
-            "Could the iterator answer that (`count`, `any`, a `for` loop) without storing every item?",
-            "Nudge: use the iterator directly and drop the intermediate `collect()`.",
-        ]
-    ),
-    lint!(
         "manual_flatten",
         "iterators",
         "an `if let Some` as a loop's whole body is a `flatten` that says it",
