@@ -144,3 +144,24 @@ fn verify_fails_a_strict_stage_with_a_lint_and_passes_it_clean() {
     let (code, stdout, stderr) = output(&root, &verify);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+#[test]
+fn dev_check_proves_a_strict_stages_reference_clean_and_refuses_one_with_a_lint() {
+    let (_dir, root) = course("mini");
+    make_strict(&root);
+    let check = ["dev", "check", "--stage", "counter/reset"];
+    let (code, stdout, stderr) = output(&root, &check);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    edit(
+        &root.join("solutions/counter/reset/src/lib.rs"),
+        "std::mem::take(&mut self.count)",
+        "let old = self.count.clone();\n        self.count = 0;\n        old",
+    );
+    let (code, stdout, stderr) = output(&root, &check);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("a strict stage") && all.contains("clone_on_copy"),
+        "{all}"
+    );
+}

@@ -615,6 +615,54 @@ pub fn strict_lint_args() -> Vec<String> {
         .collect()
 }
 
+/// The catalog's teaching-rule problems: 2 to 4 rungs, questions before the last, a nudge
+/// last, a known concept, a reason. Empty when it is sound.
+pub fn catalog_problems() -> Vec<String> {
+    let mut problems = Vec::new();
+    for entry in LINT_CATALOG {
+        let lint = entry.lint;
+        if !(2..=4).contains(&entry.rungs.len()) {
+            problems.push(format!(
+                "`{lint}` has {} rungs; a lint ladder has 2 to 4",
+                entry.rungs.len()
+            ));
+        }
+        let Some((last, questions)) = entry.rungs.split_last() else {
+            continue;
+        };
+        for (i, rung) in questions.iter().enumerate() {
+            if !rung.trim_end().ends_with('?') {
+                problems.push(format!(
+                    "`{lint}`, rung {}, is not a question: only the last rung may tell",
+                    i + 1
+                ));
+            }
+        }
+        if !last.starts_with("Nudge:") {
+            problems.push(format!(
+                "`{lint}`: the last rung must be the nudge (`Nudge: ...`) naming the idiom"
+            ));
+        }
+        if crate::course::concept_kind(entry.concept).is_none() {
+            problems.push(format!(
+                "`{lint}`: concept `{}` is not in the vocabulary",
+                entry.concept
+            ));
+        }
+        if entry.why.trim().is_empty() {
+            problems.push(format!("`{lint}`: say why it is in the course's lint set"));
+        }
+    }
+    let mut names: Vec<&str> = LINT_CATALOG.iter().map(|e| e.lint).collect();
+    names.sort_unstable();
+    for pair in names.windows(2) {
+        if pair[0] == pair[1] {
+            problems.push(format!("`{}` is in the catalog twice", pair[0]));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,6 +695,11 @@ mod tests {
             );
             assert!(!entry.why.is_empty(), "{}", entry.lint);
         }
+    }
+
+    #[test]
+    fn the_catalog_passes_its_own_lint() {
+        assert_eq!(catalog_problems(), Vec::<String>::new());
     }
 
     #[test]

@@ -13,4 +13,6 @@ pub use engine::{
     record, shown_rungs,
 };
 pub use lint::lint_stage;
-pub use lints::{LINT_CATALOG, LintLadder, lint_args, lint_lookup, strict_lint_args};
+pub use lints::{
+    LINT_CATALOG, LintLadder, catalog_problems, lint_args, lint_lookup, strict_lint_args,
+};
