@@ -184,6 +184,34 @@ impl Session {
         request
     }
 
+    /// The request that runs clippy on a stage's crate: the stage's crate, clippy's own build
+    /// folder (so it never waits for nor invalidates the test build).
+    pub fn clippy_request(&self, at: StageRef) -> RunRequest {
+        let mut request = self.run_request(at);
+        request.target_dir = self.course.state_dir().join(crate::runner::CLIPPY_TARGET);
+        request
+    }
+
+    /// Adds what clippy and rustfmt found after a pass to the last run's facts, so `katas hint`
+    /// asks about the first lint; nothing when the last run was of another stage.
+    pub fn record_style(
+        &self,
+        at: StageRef,
+        lints: &[crate::runner::Lint],
+        fmt_clean: Option<bool>,
+    ) {
+        let (track, stage) = (&self.track(at).id, &self.stage(at).id);
+        let Some(mut summary) = self
+            .load_summary()
+            .filter(|s| &s.track == track && &s.stage == stage)
+        else {
+            return;
+        };
+        summary.lints = lints.iter().map(hints::LintFound::from).collect();
+        summary.fmt_clean = fmt_clean;
+        self.save_summary(&summary);
+    }
+
     /// Stages whose test files in the learner's crate differ from the course's.
     pub fn edited_tests(&self, at: StageRef) -> Vec<String> {
         let track = self.track(at);

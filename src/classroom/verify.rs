@@ -225,7 +225,7 @@ async fn verify_track(
     // One build for every stage first; if it does not compile (a later stage's API is missing),
     // each stage on its own, so an unfinished stage never fails a finished one.
     let together = run_stages(grader, reference, options, &learner, track, stages).await;
-    let separately = !matches!(&together, Ok(o) if o.verdict != Verdict::CompileError && o.verdict != Verdict::BuildError);
+    let separately = !matches!(&together, Ok(g) if g.outcome.verdict != Verdict::CompileError && g.outcome.verdict != Verdict::BuildError);
     let mut verdicts = Vec::new();
     for &index in stages {
         let stage = &track.stages[index];
@@ -235,7 +235,13 @@ async fn verify_track(
             together.clone()
         };
         let mut verdict = match outcome {
-            Ok(outcome) => judge(track, stage, &outcome),
+            Ok(run) => {
+                let mut verdict = judge(track, stage, &run.outcome);
+                if stage.strict {
+                    judge_strict(&mut verdict, run.clippy.as_ref());
+                }
+                verdict
+            }
             Err(Failure::Submission(reason)) => failed(track, stage, reason),
             Err(Failure::Grader(reason)) => error(track, stage, reason),
         };
@@ -332,7 +338,7 @@ async fn run_stages(
     learner: &Path,
     track: &Track,
     stages: &[usize],
-) -> Result<RunOutcome, Failure> {
+) -> Result<GradedRun, Failure> {
     let dest = grader.work.crate_dir(&track.id);
     let graded =
         assembly::assemble(&reference.course, track, learner, stages, &dest).map_err(|err| {
@@ -378,7 +384,73 @@ async fn run_stages(
             .map_err(Failure::Grader)?,
     };
     check_units(&outcome, &graded)?;
-    Ok(outcome)
+    let strict = stages.iter().any(|&i| track.stages[i].strict);
+    let clippy = if strict && outcome.verdict == Verdict::Passed {
+        // The same pinned, sandboxed launch, in a build folder of its own: the lints of a
+        // strict stage are part of its grade.
+        request.target_dir = grader.work.target_dir().with_file_name("target-clippy");
+        std::fs::create_dir_all(&request.target_dir).map_err(|err| {
+            Failure::Grader(format!(
+                "cannot make the build folder {}: {err}",
+                request.target_dir.display()
+            ))
+        })?;
+        let report = runner::clippy::clippy(
+            &request,
+            &crate::hints::strict_lint_args(),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .map_err(|err| Failure::Grader(runner::error_chain(&err)))?;
+        Some(report)
+    } else {
+        None
+    };
+    Ok(GradedRun { outcome, clippy })
+}
+
+/// A graded build and run, and for strict stages what clippy found.
+#[derive(Debug, Clone)]
+struct GradedRun {
+    outcome: RunOutcome,
+    clippy: Option<runner::ClippyReport>,
+}
+
+/// A strict stage whose tests passed fails while clippy finds anything, or could not look.
+fn judge_strict(verdict: &mut StageVerdict, clippy: Option<&runner::ClippyReport>) {
+    if verdict.status != StageStatus::Passed {
+        return;
+    }
+    let reason = match clippy {
+        Some(report) if report.is_clean() => return,
+        Some(report) if report.end == runner::ClippyEnd::Finished => {
+            let places: Vec<String> = report
+                .lints
+                .iter()
+                .take(5)
+                .map(|l| {
+                    format!(
+                        "clippy::{} at {}:{}",
+                        l.lint,
+                        l.file.as_deref().unwrap_or("?"),
+                        l.line.unwrap_or(0)
+                    )
+                })
+                .collect();
+            format!(
+                "a strict stage: the tests pass, but clippy finds {} lint(s) under the course's lint set: {}",
+                report.lints.len(),
+                places.join(", ")
+            )
+        }
+        Some(report) => format!(
+            "a strict stage: the tests pass, but clippy could not check the crate ({:?})",
+            report.end
+        ),
+        None => "a strict stage: the tests pass, but clippy was not run".to_owned(),
+    };
+    verdict.status = StageStatus::Failed;
+    verdict.reason = Some(reason);
 }
 
 /// After a build: the `stages` target is the trusted one, and every local package built is the

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::{render, runtime};
 use crate::course::{Course, StageRef};
 use crate::exit_codes;
-use crate::hints::{Confirm, Decision};
+use crate::hints::{self, Confirm, Decision};
 use crate::runner::{self, RunEvent, RunOutcome, RunRequest, Verdict};
 use crate::session::{Advance, Session};
 
@@ -120,9 +120,27 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
     if replay.narrowed() {
         return replayed(&outcome, &stage, at.stage + 1, total, replay);
     }
+    let passed = outcome.verdict == Verdict::Passed && at == working;
+    // A strict stage's verdict needs clippy: it runs before the verdict is said. Elsewhere
+    // clippy is advice, and runs after the verdict is on screen.
+    let strict = if passed && stage.strict {
+        anstream::eprintln!(
+            "strict stage: the tests pass; now clippy, with the course's lint set..."
+        );
+        Some(style_check(&session, at, &hints::strict_lint_args())?)
+    } else {
+        None
+    };
+    let strict_failed = strict
+        .as_ref()
+        .is_some_and(|(report, _)| !report.is_clean());
+    let mut recorded_outcome = outcome.clone();
+    if strict_failed {
+        recorded_outcome.verdict = Verdict::Failed;
+    }
     // A save that fails (a full disk) must not hide the verdict: it is said after it.
     let recorded = if at == working {
-        session.record_run(at, &outcome)
+        session.record_run(at, &recorded_outcome)
     } else {
         Ok(false)
     };
@@ -141,6 +159,14 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
         anstream::eprintln!("note: {note}");
     }
     recorded?;
+    if let Some((report, fmt)) = &strict {
+        session.record_style(at, &report.lints, *fmt);
+        if strict_failed {
+            writeln!(out, "\n{}", render::strict_failure(report))?;
+            show_lint_question(&mut session, at, &mut out)?;
+            return Ok(exit_codes::FAILED);
+        }
+    }
     match outcome.verdict {
         Verdict::Passed if at == working => {
             let word = if newly_passed {
@@ -155,6 +181,27 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
                 "That was the last stage of this track. `katas list` shows the others."
             };
             writeln!(out, "{next}")?;
+            let found = match strict {
+                Some(found) => Some(found),
+                None => {
+                    out.flush()?;
+                    // Advice: a clippy that cannot start must not turn a pass into an error.
+                    match style_check(&session, at, &hints::lint_args()) {
+                        Ok(found) => {
+                            session.record_style(at, &found.0.lints, found.1);
+                            Some(found)
+                        }
+                        Err(err) => {
+                            anstream::eprintln!("note: no clippy questions this time: {err:#}");
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some((report, fmt)) = found {
+                write!(out, "{}", render::style(&report, fmt))?;
+                show_lint_question(&mut session, at, &mut out)?;
+            }
         }
         Verdict::Passed => {}
         Verdict::Cancelled => return Ok(exit_codes::FAILED),
@@ -208,6 +255,59 @@ fn replayed(
             exit_codes::FAILED
         },
     )
+}
+
+/// clippy with the course's lint set, and `cargo fmt --check`, on a stage's crate; Ctrl-C
+/// cancels them (the verdict is already said).
+fn style_check(
+    session: &Session,
+    at: StageRef,
+    lint_args: &[String],
+) -> anyhow::Result<(runner::ClippyReport, Option<bool>)> {
+    let request = session.clippy_request(at);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let report = runner::clippy::clippy(&request, lint_args, &cancel)
+            .await
+            .map_err(|err| anyhow::anyhow!(runner::error_chain(&err)))?;
+        let fmt = runner::clippy::fmt_is_clean(
+            &request.crate_dir,
+            std::time::Duration::from_secs(60),
+            &cancel,
+        )
+        .await;
+        Ok((report, fmt))
+    })
+}
+
+/// After a pass with lints: the lint ladder's next question, with the same escalation as
+/// `katas hint` (recorded as shown; the final nudge waits for `katas hint`).
+fn show_lint_question(
+    session: &mut Session,
+    at: StageRef,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let answer = session.hint(at, false);
+    if !matches!(answer.ladder.key, hints::LadderKey::Lint(_)) {
+        return Ok(());
+    }
+    match &answer.decision {
+        Decision::Show { index, confirm } if confirm.is_empty() => {
+            writeln!(out, "\nA question about {}:", answer.ladder.about)?;
+            writeln!(out, "  {}. {}", index + 1, answer.ladder.rungs[*index])?;
+            session.record_hint(at, &answer.ladder, *index, false)?;
+            writeln!(out, "`katas hint` asks the next question.")?;
+        }
+        _ => writeln!(out, "\n`katas hint` asks about {}.", answer.ladder.about)?,
+    }
+    Ok(())
 }
 
 /// Runs a request, reporting build progress on a terminal, and cancelling on Ctrl-C, SIGTERM or

@@ -201,6 +201,68 @@ pub fn hint(answer: &HintAnswer) -> String {
     out
 }
 
+/// What clippy and rustfmt said after a pass, in a few lines: the lints are questions (shown
+/// by the hint ladder), not clippy's own text.
+pub fn style(report: &crate::runner::ClippyReport, fmt_clean: Option<bool>) -> String {
+    use crate::runner::ClippyEnd;
+    let mut out = String::new();
+    match (&report.end, report.lints.len()) {
+        (ClippyEnd::Finished, 0) => {
+            let _ = writeln!(
+                out,
+                "\nclippy: nothing to question under the course's lint set."
+            );
+        }
+        (ClippyEnd::Finished, n) => {
+            let _ = writeln!(
+                out,
+                "\nclippy questions your code in {n} place{} (advice, not a failure):",
+                if n == 1 { "" } else { "s" }
+            );
+            for lint in report.lints.iter().take(5) {
+                let place = match (&lint.file, lint.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}"),
+                    _ => "the crate".to_owned(),
+                };
+                let _ = writeln!(out, "  clippy::{} at {place}", lint.lint);
+            }
+        }
+        (ClippyEnd::Cancelled, _) => {
+            let _ = writeln!(out, "\nclippy: cancelled.");
+        }
+        (ClippyEnd::TimedOut, _) => {
+            let _ = writeln!(out, "\nclippy: stopped at its time limit.");
+        }
+        (ClippyEnd::Failed(why), _) => {
+            let first = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "\nclippy could not check the crate: {first}\n(is clippy installed? `rustup component add clippy`; an `allow` of one of the course's lints is refused on a strict stage)"
+            );
+        }
+    }
+    if fmt_clean == Some(false) {
+        let _ = writeln!(
+            out,
+            "your code is not formatted as rustfmt would: run `cargo fmt`"
+        );
+    }
+    out
+}
+
+/// Why a strict stage whose tests pass has not passed.
+pub fn strict_failure(report: &crate::runner::ClippyReport) -> String {
+    let mut out = String::from(
+        "This stage is strict: it passes when the tests pass and clippy finds nothing under the \
+         course's lint set.",
+    );
+    out.push_str(
+        &style(report, None).replace("(advice, not a failure)", "(this stage needs none)"),
+    );
+    out.push_str("Not passed yet.");
+    out
+}
+
 /// The question asked before a rung that needs a confirmation.
 pub fn confirmation(confirm: &[Confirm]) -> String {
     if confirm.contains(&Confirm::FinalNudge) {
@@ -226,6 +288,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(30),
             memory_limit_mib: 2048,
+            strict: false,
             hints: vec![],
             test_hints: vec![],
             reflection: vec!["What if the log is cut?".into()],

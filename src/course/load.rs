@@ -59,6 +59,8 @@ struct RawStage {
     concepts: Spanned<Vec<Spanned<String>>>,
     time_limit_secs: Option<Spanned<u64>>,
     memory_limit_mib: Option<Spanned<u64>>,
+    #[serde(default)]
+    strict: bool,
     hints: Spanned<Vec<Spanned<String>>>,
     reflection: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
@@ -317,6 +319,7 @@ impl Loader {
             concepts,
             time_limit,
             memory_limit_mib,
+            strict: raw.strict,
             hints,
             test_hints,
             reflection,

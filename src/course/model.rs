@@ -60,6 +60,9 @@ pub struct Stage {
     pub time_limit: Duration,
     /// How much memory (MiB) the test run may use before it is stopped.
     pub memory_limit_mib: u64,
+    /// A strict stage passes only when the crate is also clippy-clean under the course's lint
+    /// set (`hints::lint_args`); other stages show lints as advice.
+    pub strict: bool,
     /// The stage ladder: Plan, Concept, Code, then a nudge.
     pub hints: Vec<Rung>,
     pub test_hints: Vec<TestLadder>,

@@ -1,14 +1,15 @@
 //! `katas dev check`: proves every stage of a course sound. Its ladders and brief follow the
 //! teaching rules; it fails in its start state (so it cannot be passed without work); it passes
 //! with its reference solution, earlier stages' tests included; the solution is clippy- and
-//! rustfmt-clean; and (unless told not to) that its tests kill its mutants and accept its
-//! alternatives (`dev mutants`).
+//! rustfmt-clean, and a strict stage's clean under the course's lint set too; and (unless told
+//! not to) that its tests kill its mutants and accept its alternatives (`dev mutants`). Once per
+//! check, the lint catalog is held to its teaching rules and to the installed clippy's lint names.
 
 use std::time::Duration;
 
 use super::mutants::{self, Progress, StageResult};
 use crate::course::{Course, CourseError, Problem, Track};
-use crate::hints::lint_stage;
+use crate::hints::{self, lint_stage};
 use crate::layout::{self, Base};
 use crate::runner::{self, RunOutcome, RunRequest, Verdict};
 
@@ -94,9 +95,16 @@ pub async fn check(
         without_solutions: !course.root.join("solutions").is_dir(),
         ..CheckReport::default()
     };
+    let mut catalog_checked = false;
     for (track, stages) in
         course.selection(options.track.as_deref(), None, options.stage.as_deref())?
     {
+        if !catalog_checked {
+            catalog_checked = true;
+            report
+                .course_problems
+                .extend(check_lint_catalog(course, options).await);
+        }
         report.course_problems.extend(check_start(course, track));
         for index in stages {
             let result = if report.without_solutions {
@@ -115,6 +123,45 @@ pub async fn check(
         }
     }
     Ok(report)
+}
+
+/// The lint catalog the course's clippy questions come from: its teaching rules, and - unless
+/// lints are skipped - that every lint it names exists in the installed clippy (a renamed or
+/// removed lint would silently never fire).
+async fn check_lint_catalog(course: &Course, options: &CheckOptions) -> Vec<Problem> {
+    let file = std::path::PathBuf::from("src/hints/lints.rs");
+    let problem = |what: String, fix: &str| Problem {
+        file: file.clone(),
+        line: None,
+        what: format!("katas' lint catalog: {what}"),
+        fix: fix.to_owned(),
+    };
+    let mut problems: Vec<Problem> = hints::catalog_problems()
+        .into_iter()
+        .map(|what| problem(what, "fix the entry in katas' lint catalog"))
+        .collect();
+    if options.no_lints {
+        return problems;
+    }
+    let target = course.scratch_target_dir();
+    for entry in hints::LINT_CATALOG {
+        let args = ["clippy", "--explain", entry.lint];
+        match runner::cargo(&args, &course.root, &target, TOOL_LIMIT).await {
+            Ok(out) if out.success => {}
+            Ok(_) => problems.push(problem(
+                format!("`clippy::{}` is not a lint of the installed clippy", entry.lint),
+                "rename it as clippy's documentation now names it, or drop it (`cargo clippy --explain <lint>` checks a name)",
+            )),
+            Err(err) => {
+                problems.push(problem(
+                    format!("cannot ask clippy about its lints: {err}"),
+                    "install clippy: `rustup component add clippy`",
+                ));
+                break;
+            }
+        }
+    }
+    problems
 }
 
 /// In a learners' copy: the ladders and brief, and - for a track's first stage, whose start
@@ -222,7 +269,21 @@ async fn check_stage(
             ),
             ("cargo fmt --check", &["fmt", "--check"]),
         ];
-        for (name, args) in tools {
+        let strict_args: Vec<String> = std::iter::once("clippy".to_owned())
+            .chain(["--quiet".to_owned(), "--".to_owned()])
+            .chain(hints::strict_lint_args())
+            .collect();
+        let strict: Vec<&str> = strict_args.iter().map(String::as_str).collect();
+        let strict_tool: [(&str, &[&str]); 1] = [(
+            "cargo clippy with the course's lint set (a strict stage)",
+            &strict,
+        )];
+        let strict_tools = if track.stages[index].strict {
+            &strict_tool[..]
+        } else {
+            &[]
+        };
+        for (name, args) in tools.iter().chain(strict_tools) {
             match runner::cargo(args, &solution_dir, &target, TOOL_LIMIT).await {
                 Ok(out) if out.success => {}
                 Ok(out) => result.problems.push(format!(

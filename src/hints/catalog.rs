@@ -510,6 +510,26 @@ pub struct Slots<'a> {
     pub line: Option<usize>,
     /// The line where a value was moved (a secondary label).
     pub moved: Option<usize>,
+    /// The file it points at (the lint catalog's rungs name it).
+    pub file: Option<&'a str>,
+}
+
+/// Fills a rung's placeholders, `{file|..}` too, from a place alone (a clippy lint's).
+pub fn fill_place(
+    template: &str,
+    name: Option<&str>,
+    file: Option<&str>,
+    line: Option<usize>,
+) -> String {
+    fill(
+        template,
+        &Slots {
+            name,
+            line,
+            moved: None,
+            file,
+        },
+    )
 }
 
 /// Fills a rung's placeholders from what the diagnostic names.
@@ -524,13 +544,14 @@ pub fn fill(template: &str, slots: &Slots<'_>) -> String {
         };
         let inner = &rest[start + 1..start + len];
         let (slot, fallback) = inner.split_once('|').unwrap_or((inner, ""));
-        match (slot, slots.name, slots.line, slots.moved) {
-            ("name", Some(name), _, _) => out.push_str(&format!("`{name}`")),
-            ("ref", Some(name), _, _) => out.push_str(&format!("`&{name}`")),
-            ("line", _, Some(line), _) | ("moved", _, _, Some(line)) => {
+        match (slot, slots.name, slots.line, slots.moved, slots.file) {
+            ("name", Some(name), _, _, _) => out.push_str(&format!("`{name}`")),
+            ("ref", Some(name), _, _, _) => out.push_str(&format!("`&{name}`")),
+            ("file", _, _, _, Some(file)) => out.push_str(&format!("`{file}`")),
+            ("line", _, Some(line), _, _) | ("moved", _, _, Some(line), _) => {
                 out.push_str(&format!("line {line}"));
             }
-            ("name" | "ref" | "line" | "moved", ..) => out.push_str(fallback),
+            ("name" | "ref" | "line" | "moved" | "file", ..) => out.push_str(fallback),
             _ => out.push_str(&rest[start..=start + len]),
         }
         rest = &rest[start + len + 1..];
@@ -653,11 +674,21 @@ mod tests {
             name: Some("entry"),
             line: Some(42),
             moved: None,
+            file: None,
         };
         assert_eq!(fill(rung, &slots), "Who owns `entry` after line 42?");
         assert_eq!(
             fill(rung, &Slots::default()),
             "Who owns the value after that line?"
+        );
+        assert_eq!(
+            fill_place(
+                "In {file|your code}, {line|there}?",
+                None,
+                Some("src/lib.rs"),
+                Some(3)
+            ),
+            "In `src/lib.rs`, line 3?"
         );
         assert_eq!(
             fill("Braces {like this} stay", &Slots::default()),
@@ -673,6 +704,7 @@ mod tests {
             name: Some("value"),
             line: Some(19),
             moved: Some(18),
+            file: None,
         };
         let rungs: Vec<String> = entry.rungs.iter().map(|r| fill(r, &slots)).collect();
         assert!(

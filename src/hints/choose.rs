@@ -8,9 +8,10 @@
 //! value also fails the `remove` tests), failed assertions before unwritten `todo!()`s - and
 //! when no failing test has a ladder, questions about the most telling failing test itself.
 
-use super::catalog::{Slots, fill, lookup, named_item};
+use super::catalog::{Slots, fill, fill_place, lookup, named_item};
 use super::failure::Failure;
-use super::summary::RunSummary;
+use super::lints::lint_lookup;
+use super::summary::{LintFound, RunSummary};
 use crate::course::Stage;
 
 /// Which ladder a hint comes from.
@@ -25,6 +26,8 @@ pub enum LadderKey {
     NewInStage(String),
     /// Questions about a failing test without a ladder of its own (full name).
     Failing(String),
+    /// A clippy lint's ladder, by lint name (after a pass).
+    Lint(String),
 }
 
 impl LadderKey {
@@ -36,6 +39,7 @@ impl LadderKey {
             LadderKey::Test(name) => format!("test:{name}"),
             LadderKey::Error(key) => format!("error:{key}"),
             LadderKey::NewInStage(name) => format!("new:{name}"),
+            LadderKey::Lint(lint) => format!("lint:{lint}"),
             LadderKey::Failing(name) => format!("failing:{name}"),
         }
     }
@@ -71,6 +75,7 @@ pub fn choose(stage: &Stage, earlier: &[Stage], last: Option<&RunSummary>) -> La
                 name: named_item(message),
                 line: last.error_line,
                 moved: last.moved_line(),
+                file: None,
             };
             let about = match &last.error_code {
                 Some(code) => format!("compiler error {code} ({})", entry.concept),
@@ -119,8 +124,33 @@ pub fn choose(stage: &Stage, earlier: &[Stage], last: Option<&RunSummary>) -> La
     failing.sort_by_key(|name| unwritten(name));
     match failing.first() {
         Some(name) => failing_test(stage, name, last.failures.get(name.as_str())),
-        None => stage_ladder(stage, None),
+        // Every test passed: the first lint the catalog knows, if clippy found one.
+        None => lint_ladder(&last.lints).unwrap_or_else(|| stage_ladder(stage, None)),
     }
+}
+
+/// The ladder of the first lint the catalog knows, filled with its place in the learner's code.
+pub fn lint_ladder(lints: &[LintFound]) -> Option<Ladder> {
+    lints.iter().find_map(|found| {
+        let entry = lint_lookup(&found.lint)?;
+        // clippy's messages name types and methods as often as the learner's items (`clone`,
+        // `Result`, `Default`): lint rungs take their place from the file and line only.
+        let place = match (&found.file, found.line) {
+            (Some(file), Some(line)) => format!(" at {file}:{line}"),
+            (Some(file), None) => format!(" in {file}"),
+            _ => String::new(),
+        };
+        Some(Ladder {
+            key: LadderKey::Lint(entry.lint.to_owned()),
+            about: format!("clippy::{}{place} ({})", entry.lint, entry.concept),
+            rungs: entry
+                .rungs
+                .iter()
+                .map(|r| fill_place(r, None, found.file.as_deref(), found.line))
+                .collect(),
+            failure: Some(format!("clippy::{}{place}: {}", entry.lint, found.message)),
+        })
+    })
 }
 
 fn stage_ladder(stage: &Stage, failure: Option<String>) -> Ladder {
@@ -280,6 +310,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(10),
             memory_limit_mib: 2048,
+            strict: false,
             hints: vec![
                 rung("Plan?"),
                 rung("Concept?"),
@@ -549,5 +580,54 @@ mod tests {
     fn an_unknown_error_code_falls_back_to_the_stage() {
         let last = error("E9999", "something new");
         assert_eq!(choose(&stage(), &[], Some(&last)).key, LadderKey::Stage);
+    }
+
+    fn recorded_lints() -> Vec<LintFound> {
+        // clippy's own JSON for a crate with four lints (see runner/testdata).
+        let lints = crate::runner::clippy::parse_lints(
+            include_str!("../runner/testdata/clippy.jsonl").as_bytes(),
+        );
+        lints.iter().map(LintFound::from).collect()
+    }
+
+    #[test]
+    fn after_a_pass_the_first_recorded_lint_picks_its_ladder_with_its_place() {
+        let last = RunSummary {
+            verdict: Some(crate::runner::Verdict::Passed),
+            lints: recorded_lints(),
+            ..summary()
+        };
+        let ladder = choose(&stage(), &[], Some(&last));
+        assert_eq!(ladder.key, LadderKey::Lint("ptr_arg".into()));
+        assert_eq!(ladder.about, "clippy::ptr_arg at src/lib.rs:3 (borrowing)");
+        assert!(ladder.rungs.len() >= 2);
+        let (nudge, questions) = ladder.rungs.split_last().unwrap();
+        assert!(questions.iter().all(|q| q.ends_with('?')), "{questions:?}");
+        assert!(nudge.starts_with("Nudge:"));
+        assert!(ladder.rungs.iter().all(|r| !r.contains("{line|")));
+        assert_eq!(ladder.key.as_record(), "lint:ptr_arg");
+    }
+
+    #[test]
+    fn a_lint_the_catalog_lacks_gives_way_to_the_next_and_the_line_is_filled() {
+        let mut lints = recorded_lints();
+        lints[0].lint = "some_lint_of_the_future".into();
+        let last = RunSummary { lints, ..summary() };
+        let ladder = choose(&stage(), &[], Some(&last));
+        assert_eq!(ladder.key, LadderKey::Lint("needless_range_loop".into()));
+        assert!(ladder.rungs[0].contains("line 5"), "{}", ladder.rungs[0]);
+    }
+
+    #[test]
+    fn failing_tests_and_errors_come_before_lints() {
+        let last = RunSummary {
+            failing_tests: vec!["log::survives_reopen".into()],
+            lints: recorded_lints(),
+            ..summary()
+        };
+        assert_ne!(
+            std::mem::discriminant(&choose(&stage(), &[], Some(&last)).key),
+            std::mem::discriminant(&LadderKey::Lint(String::new()))
+        );
     }
 }

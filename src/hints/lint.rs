@@ -64,6 +64,16 @@ pub fn lint_stage(track: &Track, stage: &Stage) -> Vec<Problem> {
             ),
         });
     }
+    if stage.strict && !stage.brief.to_lowercase().contains("clippy") {
+        problems.push(Problem {
+            file: dir.join("brief.md"),
+            line: None,
+            what: format!(
+                "{place}: the stage is strict (it passes only when clippy is clean) but its brief does not say so"
+            ),
+            fix: "say it in the brief, e.g. a line under `## Passing this stage`: \"This stage is strict: it passes when the tests pass and clippy finds nothing under the course's lint set.\"".to_owned(),
+        });
+    }
     if let Some((line, text)) = glob_import_of(&stage.tests, &track.id) {
         problems.push(Problem {
             file: dir.join("tests.rs"),
@@ -212,6 +222,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(5),
             memory_limit_mib: 2048,
+            strict: false,
             hints: rungs(&[
                 "What must survive?",
                 "Which file?",
@@ -276,6 +287,24 @@ mod tests {
             has("stage.toml:10:"),
             "problems name the line: {problems:#?}"
         );
+    }
+
+    #[test]
+    fn a_strict_stage_must_say_so_in_its_brief() {
+        let (track, mut stage) = good_stage();
+        stage.strict = true;
+        let problems: Vec<String> = lint_stage(&track, &stage)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            problems.iter().any(|p| p.contains("the stage is strict")),
+            "{problems:#?}"
+        );
+        stage
+            .brief
+            .push_str("This stage is strict: clippy must be clean.\n");
+        assert_eq!(lint_stage(&track, &stage), []);
     }
 
     #[test]

@@ -31,6 +31,34 @@ pub struct RunSummary {
     /// What each failing test that panicked said, by full name.
     #[serde(default)]
     pub failures: BTreeMap<String, Failure>,
+    /// The clippy lints found after the tests passed, in clippy's order (empty: none, or
+    /// clippy did not run).
+    #[serde(default)]
+    pub lints: Vec<LintFound>,
+    /// Whether `cargo fmt --check` found the crate formatted; `None`: not checked.
+    #[serde(default)]
+    pub fmt_clean: Option<bool>,
+}
+
+/// A clippy lint on the learner's code, as hints need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintFound {
+    /// Without the `clippy::` prefix.
+    pub lint: String,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+impl From<&crate::runner::Lint> for LintFound {
+    fn from(lint: &crate::runner::Lint) -> Self {
+        Self {
+            lint: lint.lint.clone(),
+            message: lint.message.clone(),
+            file: lint.file.clone(),
+            line: lint.line,
+        }
+    }
 }
 
 impl RunSummary {
@@ -71,6 +99,8 @@ impl RunSummary {
                 .map(|t| t.name.clone())
                 .collect(),
             failures,
+            lints: Vec::new(),
+            fmt_clean: None,
         }
     }
 

@@ -125,8 +125,33 @@ pub fn build_command(request: &RunRequest, limits: &Limits) -> Command {
         "--color=never".into(),
     ]
     .into();
+    cargo_command(request, args, limits)
+}
+
+/// A cargo command on the request's crate, started as its launch says: plainly, or pinned
+/// (`--locked --offline`, a cleared environment) and jailed with only the crate, the build
+/// folder and the toolchain visible. `args` are cargo's, before any `--`; `after` follow a `--`.
+pub fn cargo_command(request: &RunRequest, args: Vec<OsString>, limits: &Limits) -> Command {
+    cargo_command_with(request, args, Vec::new(), limits)
+}
+
+/// [`cargo_command`] with arguments after `--` (e.g. clippy's lint flags).
+pub fn cargo_command_with(
+    request: &RunRequest,
+    args: Vec<OsString>,
+    after: Vec<OsString>,
+    limits: &Limits,
+) -> Command {
+    let with_after = |mut args: Vec<OsString>| {
+        if !after.is_empty() {
+            args.push("--".into());
+            args.extend(after.iter().cloned());
+        }
+        args
+    };
     match &request.launch {
         Launch::Plain => {
+            let args = with_after(args);
             let mut command = process::command(plain_cargo(), limits);
             command
                 .args(&args)
@@ -138,6 +163,7 @@ pub fn build_command(request: &RunRequest, limits: &Limits) -> Command {
         Launch::Graded(graded) => {
             let mut args = args;
             args.extend(["--locked".into(), "--offline".into()]);
+            let args = with_after(args);
             let env = graded.base_env(Path::new("/tmp"));
             match &graded.sandbox {
                 Some(sandbox) => {

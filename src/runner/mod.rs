@@ -6,6 +6,7 @@
 //! its process group, its time limit and its output.
 
 mod build_log;
+pub mod clippy;
 pub mod launch;
 mod libtest;
 mod process;
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use build_log::{BuildLog, BuiltUnit, Diagnostic, Severity};
+pub use clippy::{CLIPPY_TARGET, ClippyEnd, ClippyReport, Lint};
 pub use launch::{Graded, Launch};
 pub use libtest::{TestResult, TestStatus, parse_list, parse_run};
 pub use process::{Captured, Ended, Finished, Limits, missing_wrappers, run as run_limited};

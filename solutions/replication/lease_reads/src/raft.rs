@@ -475,13 +475,13 @@ impl RaftNode {
         first.max(1)
     }
 
-    fn on_append_reply(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: RaftMsg) {
+    fn on_append_reply(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: &RaftMsg) {
         let RaftMsg::AppendReply {
             term,
             index,
             success,
             echo,
-        } = msg
+        } = *msg
         else {
             return;
         };
@@ -705,7 +705,7 @@ impl Node for RaftNode {
             } => self.on_request_vote(ctx, from, term, last_index, last_term),
             RaftMsg::Vote { term, granted } => self.on_vote(ctx, from, term, granted),
             msg @ RaftMsg::AppendEntries { .. } => self.on_append_entries(ctx, from, msg),
-            msg @ RaftMsg::AppendReply { .. } => self.on_append_reply(ctx, from, msg),
+            msg @ RaftMsg::AppendReply { .. } => self.on_append_reply(ctx, from, &msg),
         }
     }
 
