@@ -75,10 +75,12 @@ impl CheckReport {
     }
 }
 
-/// Checks the chosen stages, calling `on_stage` as each one is done.
+/// Checks the chosen stages, calling `on_start` with a stage's `track/stage` as its proof
+/// begins (a whole course takes minutes: say what it is doing) and `on_stage` as each one is done.
 pub async fn check(
     course: &Course,
     options: &CheckOptions,
+    mut on_start: impl FnMut(&str),
     mut on_stage: impl FnMut(&StageCheck),
 ) -> Result<CheckReport, CourseError> {
     let mut report = CheckReport {
@@ -90,6 +92,9 @@ pub async fn check(
     {
         report.course_problems.extend(check_start(course, track));
         for index in stages {
+            if let Some(stage) = track.stages.get(index) {
+                on_start(&format!("{}/{}", track.id, stage.id));
+            }
             let result = if report.without_solutions {
                 check_stage_without_solutions(course, track, index).await
             } else {
