@@ -1,155 +1,353 @@
-//! The save-to-verdict loop, measured against bare cargo. Prints numbers; asserts nothing
-//! (machines here are shared and noisy: figures are for reading, not for failing a build).
+//! The save-to-verdict loop, measured against bare cargo and bacon. Prints numbers; asserts
+//! nothing (figures are for reading on a quiet machine, not for failing a build).
 //!
-//! On a copy of the bundled course, with the first stage of a track solved:
-//! 1. bare `cargo test --test stages` after an edit, and bare `cargo test` (all targets);
-//! 2. `katas run` after an edit (issue: at most 5% or 50 ms over bare cargo);
-//! 3. `katas watch`: save-to-verdict (write -> verdict recorded), a save during a run (second
-//!    save -> verdict), five writes within 50 ms (how many runs), and idle CPU and RSS.
+//! For each measured stage (default: the first and a late stage of every track), on a copy of
+//! the bundled course with that stage reached by its reference solutions:
+//! - each tool gets its own copy of the same crate (a watcher must not see another's saves), all
+//!   sharing one build folder so the dependencies are built once;
+//! - every save changes code, not a comment (a comment lets rustc's incremental cache skip
+//!   codegen): it alternates the constant a function appended to `src/lib.rs` returns;
+//! - rounds are paired, bare cargo, katas watch, bacon, bare cargo, ... so a machine that slows
+//!   down in the middle slows every tool alike; the table gives medians and ratios;
+//! - katas runs with `KATAS_TRACE_TIMINGS`, and each save prints where its time went: event,
+//!   debounce, cargo started, build finished (the artifact message), test binary started, last
+//!   result parsed, frame drawn, recorded - milliseconds after the save, on the same clock.
 //!
-//! `KATAS_BENCH_TRACK` picks the track (default kv_store), `KATAS_BENCH_RUNS` the samples (7).
+//! Environment: `KATAS_BENCH_ROUNDS` (default 7) rounds per stage; `KATAS_BENCH_STAGES`, a comma
+//! list of `track/stage` (default `kv_store/memory,kv_store/server,rate_limiter/middleware,
+//! replication/log_replication`). bacon is measured when it is on PATH (`bacon test` in a
+//! terminal, its verdict seen by its `.bacon-locations` export being rewritten).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+const DEFAULT_STAGES: &str =
+    "kv_store/memory,kv_store/server,rate_limiter/middleware,replication/log_replication";
+
+/// The phases katas traces, in order.
+const PHASES: &[&str] = &[
+    "event",
+    "debounced",
+    "cargo_started",
+    "build_finished",
+    "tests_started",
+    "results_parsed",
+    "frame_drawn",
+    "recorded",
+];
 
 fn main() {
-    let track = std::env::var("KATAS_BENCH_TRACK").unwrap_or_else(|_| "kv_store".to_owned());
-    let samples: usize = std::env::var("KATAS_BENCH_RUNS")
+    let rounds: usize = std::env::var("KATAS_BENCH_ROUNDS")
+        .or_else(|_| std::env::var("KATAS_BENCH_RUNS"))
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(7);
+    let stages = std::env::var("KATAS_BENCH_STAGES").unwrap_or_else(|_| DEFAULT_STAGES.to_owned());
+    let bacon = on_path("bacon");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // One build folder for every copy: dependencies build once, as for a learner.
+    let target = repo.join(".katas/bench-target");
+    std::fs::create_dir_all(&target).unwrap();
+    println!(
+        "{rounds} rounds per stage; bacon: {}\n",
+        bacon
+            .as_ref()
+            .map_or("not on PATH, skipped".to_owned(), |b| b
+                .display()
+                .to_string())
+    );
+    let mut table = Vec::new();
+    for reference in stages.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (track, stage) = reference
+            .split_once('/')
+            .expect("KATAS_BENCH_STAGES: track/stage");
+        table.push(bench_stage(
+            repo,
+            &target,
+            track,
+            stage,
+            rounds,
+            bacon.as_deref(),
+        ));
+    }
+    println!(
+        "\n| stage | bare `cargo test --test stages` | bacon | katas watch (on screen) | katas / bare | katas / bacon |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for row in &table {
+        let bacon = row
+            .bacon
+            .map_or("-".to_owned(), |b| format!("{:.0} ms", ms(b)));
+        let vs_bacon = row
+            .bacon
+            .map_or("-".to_owned(), |b| format!("{:.2}", ratio(row.katas, b)));
+        println!(
+            "| {} ({} rounds) | {:.0} ms | {bacon} | {:.0} ms | {:.2} ({:+.0} ms) | {vs_bacon} |",
+            row.stage,
+            rounds,
+            ms(row.bare),
+            ms(row.katas),
+            ratio(row.katas, row.bare),
+            ms(row.katas) - ms(row.bare),
+        );
+    }
+}
+
+struct Row {
+    stage: String,
+    bare: Duration,
+    katas: Duration,
+    bacon: Option<Duration>,
+}
+
+fn bench_stage(
+    repo: &Path,
+    target: &Path,
+    track: &str,
+    stage: &str,
+    rounds: usize,
+    bacon: Option<&Path>,
+) -> Row {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("course");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     for part in ["info.toml", "course", "solutions", "exercises", "crates"] {
         copy(&repo.join(part), &root.join(part));
     }
-    // Reuse the repository's build folder so dependencies are warm, as they are for a learner.
-    let target = repo.join(".katas/target");
     std::fs::create_dir_all(root.join(".katas")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, root.join(".katas/target")).unwrap();
     let katas = env!("CARGO_BIN_EXE_katas");
-    let crate_dir = root.join("exercises").join(&track);
-    let first_stage = first_stage(&root, &track);
-    copy(
-        &root
-            .join("solutions")
-            .join(&track)
-            .join(&first_stage)
-            .join("src"),
-        &crate_dir.join("src"),
-    );
-    // katas' build folder for this course: point it at the warm one.
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(&target, root.join(".katas/target")).unwrap();
-    let lib = crate_dir.join("src/lib.rs");
-    let original = std::fs::read_to_string(&lib).unwrap();
-    let mut edits = 0u32;
-    let mut edit = || {
-        edits += 1;
-        std::fs::write(&lib, format!("{original}\n// edit {edits}\n")).unwrap();
-    };
+    let crate_dir = root.join("exercises").join(track);
+    println!("== {track}/{stage}: reaching it with the reference solutions (not timed)");
+    for earlier in stages_of(&root, track) {
+        solve(&root, track, &earlier);
+        let out = Command::new(katas)
+            .args(["run", track])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        if earlier == stage {
+            assert!(
+                out.status.success(),
+                "{track}/{stage} does not pass with its solution:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            break;
+        }
+        run(Command::new(katas).arg("next").current_dir(&root));
+    }
+    // The other tools' copies: siblings, so relative path dependencies still resolve.
+    let bare_dir = root.join("exercises").join(format!("{track}-bare"));
+    let bacon_dir = root.join("exercises").join(format!("{track}-bacon"));
+    copy(&crate_dir, &bare_dir);
+    copy(&crate_dir, &bacon_dir);
+    let mut saves = Saves::new();
+    // Warm every copy once.
+    run(&mut cargo_stages(&bare_dir, target));
+    run(&mut cargo_stages(&bacon_dir, target));
 
-    println!("track {track}, stage {first_stage}, {samples} samples each, medians\n");
-    // Warm up: build everything once.
-    run(Command::new(katas).arg("run").current_dir(&root));
+    let trace = dir.path().join("trace.txt");
+    let mut watch = Tui::start(katas, &root, &[("KATAS_TRACE_TIMINGS", trace.as_path())]);
+    let state = root.join(".katas/state.toml");
+    let runs = || recorded_runs(&state, track, stage);
+    wait_until(Duration::from_secs(600), || runs() >= 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut bacon_tui = bacon.map(|bacon| {
+        let tui = Tui::start_program(
+            bacon.to_str().unwrap(),
+            &["test", "--export-locations", "--", "--test", "stages"],
+            &bacon_dir,
+            &[("CARGO_TARGET_DIR", target)],
+        );
+        let locations = bacon_dir.join(".bacon-locations");
+        wait_until(Duration::from_secs(600), || locations.exists());
+        std::thread::sleep(Duration::from_millis(500));
+        (tui, locations)
+    });
 
-    let bare_stages = median(samples, || {
-        edit();
-        time(|| run(cargo_test(&crate_dir, &target).args(["--test", "stages"])))
-    });
-    let bare_all = median(samples, || {
-        edit();
-        time(|| run(&mut cargo_test(&crate_dir, &target)))
-    });
-    let katas_run = median(samples, || {
-        edit();
-        time(|| run(Command::new(katas).arg("run").current_dir(&root)))
-    });
-    println!(
-        "bare `cargo test --test stages` after an edit: {:>7.1} ms",
-        ms(bare_stages)
-    );
-    println!(
-        "bare `cargo test` (all targets, doc tests) : {:>7.1} ms",
-        ms(bare_all)
-    );
-    println!(
-        "`katas run` after an edit                    : {:>7.1} ms  ({:+.1} ms, {:.3}x bare --test stages)",
-        ms(katas_run),
-        ms(katas_run) - ms(bare_stages),
-        katas_run.as_secs_f64() / bare_stages.as_secs_f64()
-    );
+    let (mut bare, mut on_screen, mut baconed) = (Vec::new(), Vec::new(), Vec::new());
+    println!("   save -> ms after it: {}", PHASES.join(" | "));
+    let mut trace_offset = std::fs::metadata(&trace).map_or(0, |m| m.len());
+    for round in 0..rounds {
+        // A: bare cargo.
+        saves.save(&bare_dir);
+        bare.push(time(|| run(&mut cargo_stages(&bare_dir, target))));
+        // B: katas watch.
+        let before = runs();
+        let started = Instant::now();
+        let t0 = katas::trace::now_ns();
+        saves.save(&crate_dir);
+        let screen = watch.wait_verdict(started);
+        wait_until(Duration::from_secs(120), || runs() > before);
+        on_screen.push(screen);
+        let lines = std::fs::read_to_string(&trace).unwrap_or_default();
+        let new = lines.get(trace_offset as usize..).unwrap_or("").to_owned();
+        trace_offset = lines.len() as u64;
+        println!(
+            "   {track}/{stage} save {}: on screen {:.0} ms; {}",
+            round + 1,
+            ms(screen),
+            phases(&new, t0)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        // C: bacon.
+        if let Some((_, locations)) = &bacon_tui {
+            let modified = || std::fs::metadata(locations).and_then(|m| m.modified()).ok();
+            let before = modified();
+            let started = Instant::now();
+            saves.save(&bacon_dir);
+            wait_until(Duration::from_secs(120), || modified() != before);
+            baconed.push(started.elapsed());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
 
-    #[cfg(unix)]
-    watch_figures(
-        katas,
-        &root,
-        &track,
-        &first_stage,
-        &lib,
-        &original,
-        samples,
-        bare_stages,
-        bare_all,
+    // Five writes within 50 ms: how many verdicts (one, for the newest content).
+    let before = runs();
+    for _ in 0..5 {
+        saves.save(&crate_dir);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    println!(
+        "   five writes within 50 ms: {} verdict(s) recorded",
+        runs() - before
     );
+    watch.kill();
+    if let Some((mut tui, _)) = bacon_tui.take() {
+        tui.kill();
+    }
+    Row {
+        stage: format!("{track}/{stage}"),
+        bare: median(bare),
+        katas: median(on_screen),
+        bacon: (!baconed.is_empty()).then(|| median(baconed)),
+    }
 }
 
-#[cfg(unix)]
-#[allow(clippy::too_many_arguments)]
-fn watch_figures(
-    katas: &str,
-    root: &Path,
-    track: &str,
-    stage: &str,
-    lib: &Path,
-    original: &str,
-    samples: usize,
-    bare_stages: Duration,
-    bare_all: Duration,
-) {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
+/// The phases of one save from the trace: ms after the save (`t0`) at which each was first
+/// reached (`event`, `debounced`) or last reached (the rest: a restart repeats them).
+fn phases(trace: &str, t0: u128) -> String {
+    PHASES
+        .iter()
+        .map(|phase| {
+            let times = trace.lines().filter_map(|line| {
+                let (name, ns) = line.split_once(' ')?;
+                (name == *phase)
+                    .then(|| ns.trim().parse::<u128>().ok())
+                    .flatten()
+            });
+            let at = if matches!(*phase, "event" | "debounced") {
+                times.min()
+            } else {
+                times.max()
+            };
+            at.map_or("-".to_owned(), |ns| {
+                format!("{:.0}", ns.saturating_sub(t0) as f64 / 1e6)
+            })
         })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(katas);
-    cmd.arg("watch");
-    cmd.cwd(root);
-    cmd.env_remove("CI");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    let pid = child.process_id().unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let parser = std::sync::Arc::new(std::sync::Mutex::new(vt100::Parser::new(40, 120, 0)));
-    let feed = std::sync::Arc::clone(&parser);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            feed.lock().unwrap().process(&buf[..n]);
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Code edits: each save of a crate appends a function whose constant alternates.
+struct Saves {
+    originals: std::collections::HashMap<PathBuf, String>,
+    n: u64,
+}
+
+impl Saves {
+    fn new() -> Self {
+        Self {
+            originals: std::collections::HashMap::new(),
+            n: 0,
         }
-    });
-    let screen = || parser.lock().unwrap().screen().contents();
-    let busy = |text: &str| {
-        text.contains("building") || text.contains("running ") || text.contains("starting")
-    };
-    // The verdict is on screen once the screen has been busy and then shows a summary again.
-    let wait_screen_verdict = |started: Instant| {
-        let deadline = started + Duration::from_secs(60);
+    }
+
+    /// An atomic save (a temporary file renamed over), as editors do.
+    fn save(&mut self, crate_dir: &Path) {
+        self.n += 1;
+        let lib = crate_dir.join("src/lib.rs");
+        let original = self
+            .originals
+            .entry(lib.clone())
+            .or_insert_with(|| std::fs::read_to_string(&lib).unwrap())
+            .clone();
+        let text = format!(
+            "{original}\n/// A value the benchmark changes on every save.\npub fn katas_bench_value() -> u64 {{\n    {}\n}}\n",
+            self.n % 2 + 1
+        );
+        let tmp = crate_dir.join("src/.lib.rs.bench-tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, lib).unwrap();
+    }
+}
+
+/// A program in a pseudo-terminal, its screen kept by a vt100 parser.
+struct Tui {
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Tui {
+    fn start(katas: &str, root: &Path, env: &[(&str, &Path)]) -> Self {
+        Self::start_program(katas, &["watch"], root, env)
+    }
+
+    fn start_program(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
+        cmd.cwd(dir);
+        cmd.env_remove("CI");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let feed = Arc::clone(&parser);
+        std::thread::spawn(move || {
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Self { child, parser }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// The time from `started` until katas' screen has been busy and shows a summary again.
+    fn wait_verdict(&self, started: Instant) -> Duration {
+        let busy = |text: &str| {
+            text.contains("building") || text.contains("running ") || text.contains("starting")
+        };
+        let deadline = started + Duration::from_secs(120);
         let mut seen_busy = false;
         while Instant::now() < deadline {
-            let text = screen();
+            let text = self.screen();
             if busy(&text) {
                 seen_busy = true;
             } else if seen_busy && text.contains("tests pass - ") {
@@ -158,130 +356,36 @@ fn watch_figures(
             std::thread::sleep(Duration::from_millis(1));
         }
         started.elapsed()
-    };
-    let state = root.join(".katas/state.toml");
-    let runs = || {
-        let text = std::fs::read_to_string(&state).unwrap_or_default();
-        let section = format!("[tracks.{track}.stages.{stage}]");
-        text.split(&section)
-            .nth(1)
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix("runs = ")
-                        .and_then(|n| n.parse::<u32>().ok())
-                })
-            })
-            .unwrap_or(0)
-    };
-    let wait_runs = |target: u32| {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while runs() < target && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    };
-    wait_runs(runs().max(1));
-    std::thread::sleep(Duration::from_millis(500));
-    let mut n = 0u32;
-    let mut save = |text: &str| {
-        n += 1;
-        let tmp = lib.with_extension("rs.tmp");
-        std::fs::write(&tmp, format!("{text}\n// save {n}\n")).unwrap();
-        std::fs::rename(&tmp, lib).unwrap();
-    };
-
-    let mut on_screen = Vec::new();
-    let save_to_verdict = median(samples, || {
-        let before = runs();
-        let started = Instant::now();
-        save(original);
-        on_screen.push(wait_screen_verdict(started));
-        wait_runs(before + 1);
-        let elapsed = started.elapsed();
-        std::thread::sleep(Duration::from_millis(300));
-        elapsed
-    });
-    on_screen.sort();
-    let on_screen = on_screen[on_screen.len() / 2];
-    println!(
-        "\n`katas watch` save-to-verdict (atomic save -> verdict on screen)  : {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
-        ms(on_screen),
-        ms(on_screen) - ms(bare_stages),
-        ms(on_screen) - ms(bare_all)
-    );
-    println!(
-        "`katas watch` save-to-verdict (atomic save -> verdict recorded)   : {:>7.1} ms  ({:+.1} ms vs bare --test stages, {:+.1} ms vs bare cargo test)",
-        ms(save_to_verdict),
-        ms(save_to_verdict) - ms(bare_stages),
-        ms(save_to_verdict) - ms(bare_all)
-    );
-
-    // A save during a build: the second save lands while the first one's build runs; its
-    // verdict must come within bare-cargo time of it (cancel and restart, not wait).
-    let during = median(samples.min(5), || {
-        let before = runs();
-        save(&format!("{original}\n// first of two saves\n"));
-        std::thread::sleep(Duration::from_millis(150));
-        let started = Instant::now();
-        save(original);
-        wait_runs(before + 1);
-        let elapsed = started.elapsed();
-        std::thread::sleep(Duration::from_millis(300));
-        elapsed
-    });
-    println!(
-        "a save during a build: second save -> its verdict               : {:>7.1} ms  ({:+.1} ms vs bare --test stages)",
-        ms(during),
-        ms(during) - ms(bare_stages)
-    );
-
-    let before = runs();
-    for i in 0..5 {
-        save(&format!("{original}\n// burst {i}\n"));
-        std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_secs(3));
-    println!(
-        "five writes within 50 ms started {} run(s)",
-        runs() - before
-    );
 
-    let ticks = |pid: u32| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        fields
-            .get(11)
-            .and_then(|u| u.parse::<u64>().ok())
-            .unwrap_or(0)
-            + fields
-                .get(12)
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0)
-    };
-    std::thread::sleep(Duration::from_secs(2));
-    let idle = Duration::from_secs(
-        std::env::var("KATAS_BENCH_IDLE_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30),
-    );
-    let start_ticks = ticks(pid);
-    std::thread::sleep(idle);
-    let used = ticks(pid) - start_ticks;
-    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
-    println!("idle for {}s: {used} CPU ticks; RSS {rss}", idle.as_secs());
-    let _ = child.kill();
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
-fn first_stage(root: &Path, track: &str) -> String {
+fn recorded_runs(state: &Path, track: &str, stage: &str) -> u32 {
+    let text = std::fs::read_to_string(state).unwrap_or_default();
+    let section = format!("[tracks.{track}.stages.{stage}]");
+    text.split(&section)
+        .nth(1)
+        .and_then(|s| {
+            s.lines().take_while(|l| !l.starts_with('[')).find_map(|l| {
+                l.strip_prefix("runs = ")
+                    .and_then(|n| n.parse::<u32>().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn stages_of(root: &Path, track: &str) -> Vec<String> {
     let info = std::fs::read_to_string(root.join("info.toml")).unwrap();
     let after = info
         .split(&format!("id = \"{track}\""))
@@ -291,23 +395,44 @@ fn first_stage(root: &Path, track: &str) -> String {
         .lines()
         .find(|l| l.trim_start().starts_with("stages"))
         .unwrap();
-    stages.split('"').nth(1).unwrap().to_owned()
+    stages
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
 }
 
-fn cargo_test(crate_dir: &Path, target: &Path) -> Command {
+/// Puts a stage's reference solution in the learner's crate (its `src/` replaces the whole
+/// `src/`).
+fn solve(root: &Path, track: &str, stage: &str) {
+    let src = root.join("exercises").join(track).join("src");
+    let _ = std::fs::remove_dir_all(&src);
+    copy(
+        &root.join("solutions").join(track).join(stage).join("src"),
+        &src,
+    );
+}
+
+fn cargo_stages(crate_dir: &Path, target: &Path) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
-        .arg("test")
-        .arg("-q")
-        .arg("--target-dir")
+        .args(["test", "-q", "--test", "stages", "--target-dir"])
         .arg(target)
-        .current_dir(crate_dir);
+        .current_dir(crate_dir)
+        .env_remove("CARGO_TARGET_DIR");
     command
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 fn run(command: &mut Command) {
-    let out = command.output().unwrap();
-    let _ = out;
+    let _ = command.output().unwrap();
 }
 
 fn time(f: impl FnOnce()) -> Duration {
@@ -316,17 +441,20 @@ fn time(f: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-fn median(samples: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut all: Vec<Duration> = (0..samples.max(1)).map(|_| f()).collect();
+fn median(mut all: Vec<Duration>) -> Duration {
     all.sort();
-    all[all.len() / 2]
+    all.get(all.len() / 2).copied().unwrap_or_default()
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn copy(from: &Path, to: &PathBuf) {
+fn copy(from: &Path, to: &Path) {
     let Ok(meta) = std::fs::metadata(from) else {
         return;
     };

@@ -26,5 +26,6 @@ pub mod progress;
 pub mod runner;
 pub mod sandbox;
 pub mod session;
+pub mod trace;
 pub mod tui;
 pub mod watch;

@@ -2,8 +2,9 @@
 //!
 //! Watches a track's crate with notify (inotify, FSEvents, ...), keeps only events that can
 //! change a build (Rust files, manifests), and merges the several events of one save - editors
-//! write more than once, and atomic saves write a temporary file and rename it over - into one
-//! signal after a short quiet period. On file systems where events do not arrive (NFS, SMB, the
+//! write more than once, and atomic saves write a temporary file and rename it over: the first
+//! event starts a build at once, and the rest of a burst restarts it once, after a short quiet
+//! period. On file systems where events do not arrive (NFS, SMB, the
 //! 9p mounts of WSL2) it polls instead, and says so.
 
 use std::path::{Path, PathBuf};
@@ -13,8 +14,9 @@ use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{Event, RecursiveMode};
 use tokio::sync::mpsc;
 
-/// The quiet time that ends a save: long enough to merge an editor's writes of one save, short
-/// enough to be unnoticeable (five writes spread over 50 ms still merge).
+/// The quiet time that ends a burst of writes after its first: long enough to merge an editor's
+/// writes of one save into one restart, short enough to be unnoticeable (five writes spread over
+/// 50 ms still end in one restart).
 pub const DEBOUNCE: Duration = Duration::from_millis(15);
 
 /// How often the polling fallback looks at the files: a save is seen within a second, even
@@ -80,6 +82,7 @@ pub fn start(
         }
         for path in event.paths {
             if is_source(&root, &path) {
+                crate::trace::mark(crate::trace::Phase::Event);
                 let _ = tx.send(path);
             }
         }
@@ -170,28 +173,39 @@ pub fn is_source(root: &Path, path: &Path) -> bool {
     name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock"
 }
 
-/// Merges bursts of changes: waits for a first change, then for `quiet` without another, and
-/// calls `emit` once with every path seen. Ends when the sender is dropped.
+/// Turns raw changes into "sources changed" signals, the first at once: a save's build starts on
+/// its first event, with no quiet period to wait out (most saves are one event: an atomic
+/// rename). Changes that follow within a burst are gathered until `quiet` passes without one,
+/// then emitted once more: the caller cancels the run the first signal started and builds the
+/// newest content. So a burst of five writes within 50 ms starts at most two runs, and only the
+/// last one - of the newest files - ends in a verdict. Ends when the sender is dropped.
 pub async fn debounce(
     mut raw: mpsc::UnboundedReceiver<PathBuf>,
     quiet: Duration,
     mut emit: impl FnMut(Vec<PathBuf>),
 ) {
     while let Some(first) = raw.recv().await {
-        let mut batch = vec![first];
+        crate::trace::mark(crate::trace::Phase::Debounced);
+        emit(vec![first]);
+        let mut batch = Vec::new();
         loop {
             match tokio::time::timeout(quiet, raw.recv()).await {
                 Ok(Some(path)) => batch.push(path),
                 Ok(None) => {
-                    emit(batch);
+                    if !batch.is_empty() {
+                        emit(batch);
+                    }
                     return;
                 }
                 Err(_) => break,
             }
         }
-        batch.sort();
-        batch.dedup();
-        emit(batch);
+        if !batch.is_empty() {
+            batch.sort();
+            batch.dedup();
+            crate::trace::mark(crate::trace::Phase::Debounced);
+            emit(batch);
+        }
     }
 }
 
@@ -279,8 +293,24 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn five_writes_within_fifty_milliseconds_are_one_change() {
-        assert_eq!(batches(&[0, 12, 12, 12, 12]).await, [5]);
+    async fn five_writes_within_fifty_milliseconds_start_at_once_and_restart_once() {
+        // The first write starts a build at once; the four after it, one restart at the end.
+        assert_eq!(batches(&[0, 12, 12, 12, 12]).await, [1, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_single_event_is_one_change_with_no_wait() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(debounce(rx, DEBOUNCE, move |batch| {
+            let _ = out_tx.send(batch.len());
+        }));
+        tx.send(PathBuf::from("src/lib.rs")).unwrap();
+        // No time passes (the clock is paused and not advanced): the signal is already out.
+        assert_eq!(out_rx.recv().await, Some(1));
+        drop(tx);
+        task.await.unwrap();
+        assert!(out_rx.try_recv().is_err(), "one event, one signal");
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,6 +6,7 @@
 mod common;
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use common::{course, output, solve_stage_one};
 use katas::exit_codes;
@@ -759,4 +760,82 @@ fn a_run_waiting_for_cargos_build_lock_says_so() {
     let status = katas.wait().unwrap();
     assert!(said, "no word of the wait for the build lock");
     assert_eq!(status.code(), Some(i32::from(exit_codes::FAILED)));
+}
+
+/// A cargo that runs the real one, then - before exiting - waits until katas has started the
+/// test binary (the trace file says so), leaves a mark that it saw that, and exits with
+/// `EXIT_AFTER`. Deterministic: no timing decides what the test sees.
+#[cfg(unix)]
+fn slow_exiting_cargo(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("cargo-wrapper.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n\"$REAL_CARGO\" \"$@\" || exit $?\n\
+         [ \"$1\" = test ] || exit 0\n\
+         i=0\n\
+         while ! grep -q tests_started \"$KATAS_TRACE_TIMINGS\" 2>/dev/null; do\n\
+           i=$((i+1)); [ $i -gt 1200 ] && exit \"$EXIT_AFTER\"; sleep 0.05\n\
+         done\n\
+         echo early > \"$MARK\"\n\
+         exit \"$EXIT_AFTER\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[cfg(unix)]
+fn run_with_wrapped_cargo(root: &Path, exit_after: u8) -> (i32, String, bool) {
+    let wrapper = slow_exiting_cargo(root);
+    let trace = root.join("trace.txt");
+    let mark = root.join("early.txt");
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = common::katas(root)
+        .arg("run")
+        .env("CARGO", &wrapper)
+        .env("REAL_CARGO", real)
+        .env("EXIT_AFTER", exit_after.to_string())
+        .env("MARK", &mark)
+        .env(katas::trace::ENV, &trace)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        mark.exists(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn the_tests_start_before_cargo_exits_and_give_the_same_verdict() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    solve_stage_one(&root);
+    let (code, stdout, early) = run_with_wrapped_cargo(&root, 0);
+    assert!(
+        early,
+        "the test binary started while cargo was still running"
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("Stage passed!"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cargo_that_fails_after_building_the_tests_still_fails_the_run() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    solve_stage_one(&root);
+    let (code, stdout, early) = run_with_wrapped_cargo(&root, 101);
+    assert!(
+        early,
+        "the test binary started while cargo was still running"
+    );
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        !stdout.contains("Stage passed!") && !stdout.contains("tests pass"),
+        "a failed build has no test verdict: {stdout}"
+    );
 }

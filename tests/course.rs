@@ -9,13 +9,44 @@
 mod common;
 
 // The mutants are proved by the tests below, one track each, in parallel with this one.
+/// dev check's progress (which stage it is proving) is passed on line by line as it comes,
+/// through the test's own output: `cargo test -- --nocapture` shows it live, and a failing run
+/// shows it whole.
 #[test]
 fn the_bundled_course_is_sound() {
+    use std::io::BufRead;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (code, stdout, stderr) = common::output(root, &["dev", "check", "--no-mutants"]);
+    let mut child = common::katas_std(root)
+        .args(["dev", "check", "--no-mutants"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let progress = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("{line}");
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    let stderr = progress.join().unwrap();
     println!("{stdout}");
+    assert!(
+        stderr.contains("proving "),
+        "dev check says which stage it proves:\n{stderr}"
+    );
     assert_eq!(
-        code, 0,
+        status.code(),
+        Some(0),
         "katas dev check found problems:\n{stdout}\n{stderr}"
     );
 }

@@ -358,6 +358,22 @@ fn the_committed_exercise_crates_hold_the_courses_own_tests() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let course = katas::course::load(repo).unwrap();
     for track in &course.tracks {
+        // Everything but the learner's sources and the installed tests is the start's.
+        let start = repo.join("course").join(&track.id).join("start");
+        for file in katas::fsutil::list_files(&start).unwrap() {
+            if file.starts_with("src") {
+                continue;
+            }
+            let committed = repo.join("exercises").join(&track.id).join(&file);
+            assert_eq!(
+                std::fs::read(&committed).ok(),
+                std::fs::read(start.join(&file)).ok(),
+                "{} differs from the track's start: copy course/{}/start/{} over it",
+                committed.display(),
+                track.id,
+                file.display()
+            );
+        }
         let stages = repo.join("exercises").join(&track.id).join("tests/stages");
         for stage in &track.stages {
             let installed = stages.join(format!("{}.rs", stage.id));

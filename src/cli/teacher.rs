@@ -217,7 +217,23 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
             anstream::println!("       {problem}");
         }
     };
-    let report = runtime()?.block_on(dev::check(&course, &options, &mut print_progress, print))?;
+    // Progress on stderr, so the report on stdout stays as it was; a whole course takes minutes.
+    let started = std::time::Instant::now();
+    let mut proving = 0usize;
+    let on_start = |stage: &str| {
+        proving += 1;
+        anstream::eprintln!(
+            "[{:>4}s] proving {stage} (stage {proving})",
+            started.elapsed().as_secs()
+        );
+    };
+    let report = runtime()?.block_on(dev::check(
+        &course,
+        &options,
+        on_start,
+        &mut print_progress,
+        print,
+    ))?;
     if report.without_solutions {
         anstream::println!(
             "\nnote: this course has no solutions/ folder (a learners' copy): checked the course, \

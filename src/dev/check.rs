@@ -83,11 +83,13 @@ impl CheckReport {
     }
 }
 
-/// Checks the chosen stages, calling `on_stage` as each one is done (and `progress` before each
-/// mutant is built, for a long run's progress line).
+/// Checks the chosen stages, calling `on_start` with a stage's `track/stage` as its proof begins
+/// (a whole course takes minutes: say what it is doing), `progress` before each mutant is built,
+/// and `on_stage` as each one is done.
 pub async fn check(
     course: &Course,
     options: &CheckOptions,
+    mut on_start: impl FnMut(&str),
     progress: &mut dyn FnMut(Progress<'_>),
     mut on_stage: impl FnMut(&StageCheck),
 ) -> Result<CheckReport, CourseError> {
@@ -107,6 +109,9 @@ pub async fn check(
         }
         report.course_problems.extend(check_start(course, track));
         for index in stages {
+            if let Some(stage) = track.stages.get(index) {
+                on_start(&format!("{}/{}", track.id, stage.id));
+            }
             let result = if report.without_solutions {
                 check_stage_without_solutions(course, track, index).await
             } else {

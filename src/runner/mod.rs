@@ -275,7 +275,27 @@ pub async fn run(
             }
         }
     }
-    let (build, log) = build(request, cancel, events.clone()).await?;
+    // The test binary starts as soon as cargo's artifact message names it, while cargo is still
+    // finishing (writing fingerprints, printing its summary, exiting): that tail is off the
+    // save-to-verdict path. cargo's end still decides: a build that fails after all (or is
+    // cancelled, or times out) cancels the early test run, and its verdict is the build's.
+    // Graded runs keep the two steps apart, as the sandbox's reasoning assumes.
+    let early = matches!(request.launch, Launch::Plain);
+    let (exe_tx, exe_rx) = tokio::sync::oneshot::channel::<PathBuf>();
+    let tests_cancel = cancel.child_token();
+    let build_side = async {
+        let result = build(request, cancel, events.clone(), early.then_some(exe_tx)).await;
+        if !matches!(&result, Ok((finished, log)) if built_ok(finished, log)) {
+            tests_cancel.cancel();
+        }
+        result
+    };
+    let test_side = async {
+        let executable = exe_rx.await.ok()?;
+        Some(test_run(request, &executable, &tests_cancel, events.clone()).await)
+    };
+    let (built, early_tests) = tokio::join!(build_side, test_side);
+    let (build, log) = built?;
     outcome.build_time = build.elapsed;
     outcome.diagnostics = log.diagnostics.clone();
     outcome.units = log.units.clone();
@@ -284,22 +304,45 @@ pub async fn run(
         Ended::TimedOut => return Ok(with(outcome, Verdict::TimedOut)),
         Ended::Exited(_) => {}
     }
-    let built = log.success == Some(true);
-    let Some(executable) = log.executable.clone().filter(|_| built) else {
+    let Some(executable) = log.executable.clone().filter(|_| built_ok(&build, &log)) else {
         outcome.build_output = build.stderr.text();
         let verdict = if log.errors().next().is_some() {
             Verdict::CompileError
         } else {
             Verdict::BuildError
         };
-        if log.success == Some(true) {
+        if built_ok(&build, &log) {
             return Err(RunError::NoTestBinary {
                 target: request.test_target.clone(),
             });
         }
         return Ok(with(outcome, verdict));
     };
+    let tested = match early_tests {
+        Some(tested) => tested?,
+        None => test_run(request, &executable, cancel, events).await?,
+    };
+    Ok(RunOutcome {
+        diagnostics: outcome.diagnostics,
+        units: outcome.units,
+        build_time: outcome.build_time,
+        ..tested
+    })
+}
 
+/// Whether cargo built the tests: it said so, and it exited with success.
+fn built_ok(build: &process::Finished, log: &BuildLog) -> bool {
+    log.success == Some(true) && matches!(build.ended, Ended::Exited(status) if status.success())
+}
+
+/// Runs the built test binary: the test half of a run, with its verdict.
+async fn test_run(
+    request: &RunRequest,
+    executable: &Path,
+    cancel: &CancellationToken,
+    events: Option<mpsc::UnboundedSender<RunEvent>>,
+) -> Result<RunOutcome, RunError> {
+    let mut outcome = RunOutcome::new(Verdict::Passed, request.test_time_limit);
     let limits = Limits {
         time: request.test_time_limit,
         output_cap: request.output_cap,
@@ -346,10 +389,11 @@ pub async fn run(
         ),
         Launch::Plain => None,
     };
+    crate::trace::mark(crate::trace::Phase::TestsStarted);
     let run = process::run(
         launch::test_command(
             request,
-            &executable,
+            executable,
             false,
             &limits,
             witness.as_ref().map(|(path, _)| path.as_path()),
@@ -359,7 +403,7 @@ pub async fn run(
         Some(lines_tx),
     )
     .await
-    .map_err(|source| spawn_error(&executable, source))?;
+    .map_err(|source| spawn_error(executable, source))?;
     let (results, stopped_at_failure) = announcer.await.unwrap_or_default();
     if let Some((path, mut reader)) = witness {
         let mut records = String::new();
@@ -373,6 +417,7 @@ pub async fn run(
     // whole, and a result cut from it is found anyway.
     let stdout = format!("{results}\n{}", run.stdout.text());
     outcome.tests = parse_run(&stdout, &[]);
+    crate::trace::mark(crate::trace::Phase::ResultsParsed);
     let expected = results.lines().find_map(running_count);
     let complete = expected.is_some_and(|n| n == outcome.tests.len());
     if !complete && run.ended != Ended::Cancelled && !stopped_at_failure {
@@ -380,13 +425,13 @@ pub async fn run(
         // the binary for its list, so the missing ones are named as not finished. Only here,
         // off the common path, because it costs a second start of the binary.
         let listing = process::run(
-            launch::test_command(request, &executable, true, &limits, None),
+            launch::test_command(request, executable, true, &limits, None),
             limits,
             cancel,
             None,
         )
         .await
-        .map_err(|source| spawn_error(&executable, source))?;
+        .map_err(|source| spawn_error(executable, source))?;
         let listed = parse_list(&listing.stdout.text());
         outcome.tests = parse_run(&stdout, &listed);
     }
@@ -485,6 +530,7 @@ async fn build(
     request: &RunRequest,
     cancel: &CancellationToken,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
+    executable: Option<tokio::sync::oneshot::Sender<PathBuf>>,
 ) -> Result<(process::Finished, BuildLog), RunError> {
     let program = match &request.launch {
         Launch::Plain => launch::plain_cargo(),
@@ -504,9 +550,16 @@ async fn build(
     let target = request.test_target.clone();
     let reader = tokio::spawn(async move {
         let mut log = BuildLog::default();
+        let mut executable = executable;
         while let Some(line) = lines_rx.recv().await {
             let before = log.units_done;
             log.push_line(&line, &target);
+            if let Some(path) = &log.executable
+                && let Some(tx) = executable.take()
+            {
+                crate::trace::mark(crate::trace::Phase::BuildFinished);
+                let _ = tx.send(path.clone());
+            }
             if let (Some(tx), true) = (&events, log.units_done != before) {
                 let _ = tx.send(RunEvent::Building {
                     done: log.units_done,
@@ -532,6 +585,7 @@ async fn build(
             }
         }
     });
+    crate::trace::mark(crate::trace::Phase::CargoStarted);
     let finished = process::run_with(command, limits, cancel, Some(lines_tx), Some(err_tx))
         .await
         .map_err(|source| RunError::Spawn {

@@ -155,6 +155,10 @@ impl App {
         let mut after_draw: Vec<Effect> = Vec::new();
         loop {
             terminal.draw(|frame| view(&self.model, frame))?;
+            if !after_draw.is_empty() {
+                // A verdict waits to be recorded: this frame is the one that shows it.
+                crate::trace::mark(crate::trace::Phase::FrameDrawn);
+            }
             for effect in after_draw.drain(..) {
                 self.execute(effect);
             }
@@ -200,6 +204,7 @@ impl App {
                 if let Err(err) = self.session.record_run(at, &outcome) {
                     self.notice(error_chain(&err));
                 }
+                crate::trace::mark(crate::trace::Phase::Recorded);
                 self.send_snapshot();
             }
             Effect::AskHint { stuck } => {

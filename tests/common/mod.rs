@@ -48,6 +48,20 @@ pub fn katas(dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// [`katas`], as a plain `std` command: for a test that streams the output as it comes.
+pub fn katas_std(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("katas"));
+    cmd.current_dir(dir)
+        .env_remove("KATAS_COURSE")
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("katas-tests-cache"),
+        );
+    cmd
+}
+
 /// Runs katas and returns (exit code, stdout, stderr).
 pub fn output(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = katas(dir).args(args).output().unwrap();
