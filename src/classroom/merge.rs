@@ -291,27 +291,34 @@ pub fn median(mut values: Vec<u64>) -> Option<f64> {
 }
 
 fn most_help(stages: &[StageSummary]) -> Vec<String> {
-    let mut ranked: Vec<(usize, &StageSummary)> = stages
+    ranked_by_help(stages, |s| (s.nudged, s.hinted, s.median_attempts))
+        .into_iter()
+        .map(StageSummary::key)
+        .collect()
+}
+
+/// The stages where the class needed most help, at most [`MOST_HELP`]: most learners nudged,
+/// then most hinted, then the highest median attempts; course order breaks ties. Stages nobody
+/// asked help on are left out. `help` gives a stage's (nudged, hinted, median attempts); the
+/// class grader's report ranks its own stage figures the same way.
+pub(crate) fn ranked_by_help<T>(
+    stages: &[T],
+    help: impl Fn(&T) -> (usize, usize, Option<f64>),
+) -> Vec<&T> {
+    let mut ranked: Vec<(usize, &T)> = stages
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.hinted > 0)
+        .filter(|(_, s)| help(s).1 > 0)
         .collect();
     ranked.sort_by(|(i, a), (j, b)| {
-        b.nudged
-            .cmp(&a.nudged)
-            .then(b.hinted.cmp(&a.hinted))
-            .then(
-                b.median_attempts
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.median_attempts.unwrap_or(0.0)),
-            )
+        let ((a_nudged, a_hinted, a_median), (b_nudged, b_hinted, b_median)) = (help(a), help(b));
+        b_nudged
+            .cmp(&a_nudged)
+            .then(b_hinted.cmp(&a_hinted))
+            .then(b_median.unwrap_or(0.0).total_cmp(&a_median.unwrap_or(0.0)))
             .then(i.cmp(j))
     });
-    ranked
-        .into_iter()
-        .take(MOST_HELP)
-        .map(|(_, s)| s.key())
-        .collect()
+    ranked.into_iter().take(MOST_HELP).map(|(_, s)| s).collect()
 }
 
 #[cfg(test)]

@@ -5,9 +5,6 @@
 use super::results::{CellStatus, ClassGrades};
 use crate::classroom::merge::median;
 
-/// How many stages the "needed most hints" list names.
-const MOST_HINTS: usize = 3;
-
 /// One stage's numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageStats {
@@ -84,25 +81,5 @@ pub fn stage_stats(grades: &ClassGrades) -> Vec<StageStats> {
 /// The stages where the class needed most hints: most learners nudged, then most hinted, then
 /// the highest median attempts (as `katas report --merge` ranks them). Learners count once each.
 pub fn most_hints(stats: &[StageStats]) -> Vec<&StageStats> {
-    let mut ranked: Vec<(usize, &StageStats)> = stats
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.hinted > 0)
-        .collect();
-    ranked.sort_by(|(i, a), (j, b)| {
-        b.nudged
-            .cmp(&a.nudged)
-            .then(b.hinted.cmp(&a.hinted))
-            .then(
-                b.median_attempts
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.median_attempts.unwrap_or(0.0)),
-            )
-            .then(i.cmp(j))
-    });
-    ranked
-        .into_iter()
-        .take(MOST_HINTS)
-        .map(|(_, s)| s)
-        .collect()
+    crate::classroom::merge::ranked_by_help(stats, |s| (s.nudged, s.hinted, s.median_attempts))
 }
