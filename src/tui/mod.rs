@@ -5,6 +5,7 @@
 mod editor;
 mod markdown;
 mod model;
+mod pacer;
 mod popups;
 mod result;
 mod snapshot;
@@ -37,6 +38,7 @@ use crate::exit_codes;
 use crate::runner::{self, error_chain};
 use crate::session::{Advance, Session};
 use crate::watch::{self, WatchKind};
+use pacer::FramePacer;
 
 /// Options of `katas watch`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -153,14 +155,18 @@ impl App {
         // Effects that can wait until the screen shows what just happened: recording a verdict
         // costs a flush to disk, and the learner should not wait for it to see the verdict.
         let mut after_draw: Vec<Effect> = Vec::new();
+        let mut frames = FramePacer::new();
         loop {
-            terminal.draw(|frame| view(&self.model, frame))?;
-            if !after_draw.is_empty() {
-                // A verdict waits to be recorded: this frame is the one that shows it.
-                crate::trace::mark(crate::trace::Phase::FrameDrawn);
-            }
-            for effect in after_draw.drain(..) {
-                self.execute(effect);
+            if frames.draw_now() {
+                terminal.draw(|frame| view(&self.model, frame))?;
+                frames.drawn();
+                if !after_draw.is_empty() {
+                    // A verdict waits to be recorded: this frame is the one that shows it.
+                    crate::trace::mark(crate::trace::Phase::FrameDrawn);
+                }
+                for effect in after_draw.drain(..) {
+                    self.execute(effect);
+                }
             }
             let message = tokio::select! {
                 event = events.next() => match event {
@@ -171,7 +177,9 @@ impl App {
                     None => Message::Terminate,
                 },
                 Some(message) = self.rx.recv() => message,
+                () = frames.due() => continue,
             };
+            frames.changed(matches!(message, Message::RunProgress { .. }));
             for effect in update(&mut self.model, message) {
                 if effect == Effect::OpenEditor {
                     // The editor needs the terminal, and all of its input: stop reading first.
