@@ -125,18 +125,14 @@ impl LogStore {
         })
     }
 
-    /// Stores `value` under `key`.
-    pub fn set(&mut self, key: String, value: String) -> Result<()> {
+    /// Stores `value` under `key`. The key is kept (in the index); the value is only written to
+    /// the log, so any string-like value will do: an owned `String` need not be given up.
+    pub fn set(&mut self, key: String, value: impl AsRef<str>) -> Result<()> {
+        let value = value.as_ref();
         let shared = &*self.shared;
         let mut writer = lock(&shared.writer);
         shared.compact_if_needed(&mut writer)?;
-        let pos = shared.append(
-            &mut writer,
-            Record::Set {
-                key: &key,
-                value: &value,
-            },
-        )?;
+        let pos = shared.append(&mut writer, Record::Set { key: &key, value })?;
         if let Some(old) = write(&shared.index).keydir.insert(key, pos) {
             writer.stale_bytes += old.len as u64;
         }
