@@ -8,6 +8,7 @@ mod model;
 mod popups;
 mod result;
 mod snapshot;
+mod style;
 mod theme;
 mod timeline;
 mod update;
@@ -25,7 +26,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use model::{
-    Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
+    Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, Style,
+    TrackView,
 };
 pub use snapshot::snapshot;
 pub use timeline::{Timeline, timeline_of};
@@ -43,6 +45,8 @@ use crate::watch::{self, WatchKind};
 pub struct WatchOptions {
     /// Poll for changes instead of waiting for file events.
     pub poll: bool,
+    /// No clippy after a pass (slow machines); a strict stage still runs it for its verdict.
+    pub no_clippy: bool,
 }
 
 /// Why the screen cannot open.
@@ -101,6 +105,8 @@ struct App {
     tx: mpsc::UnboundedSender<Message>,
     rx: mpsc::UnboundedReceiver<Message>,
     run: Option<CancellationToken>,
+    /// The style check (clippy, rustfmt) in flight: the next run cancels it.
+    style: Option<CancellationToken>,
     /// The task of the run in flight (and of cancelled ones still killing their processes):
     /// quitting waits for them, so nothing a run started outlives the screen.
     run_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -112,7 +118,8 @@ struct App {
 impl App {
     fn new(session: Session, options: WatchOptions, no_color: bool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let model = Model::new(WatchKind::Events, no_color);
+        let mut model = Model::new(WatchKind::Events, no_color);
+        model.clippy = !options.no_clippy;
         Self {
             session,
             options,
@@ -120,6 +127,7 @@ impl App {
             tx,
             rx,
             run: None,
+            style: None,
             run_tasks: Vec::new(),
             watcher: None,
             signalled: Arc::new(AtomicU8::new(0)),
@@ -132,8 +140,8 @@ impl App {
     /// halfway, is what leaves nothing running after the screen closes.
     async fn run(mut self, terminal: DefaultTerminal) -> anyhow::Result<()> {
         let result = self.event_loop(terminal).await;
-        if let Some(run) = self.run.take() {
-            run.cancel();
+        for token in [self.run.take(), self.style.take()].into_iter().flatten() {
+            token.cancel();
         }
         for task in self.run_tasks.drain(..) {
             let _ = task.await;
@@ -153,8 +161,15 @@ impl App {
         // Effects that can wait until the screen shows what just happened: recording a verdict
         // costs a flush to disk, and the learner should not wait for it to see the verdict.
         let mut after_draw: Vec<Effect> = Vec::new();
+        let mut style_traced = false;
         loop {
             terminal.draw(|frame| view(&self.model, frame))?;
+            let style_checked = matches!(self.model.style, Style::Checked { .. });
+            if style_checked && !style_traced {
+                // The first frame that shows what clippy found.
+                crate::trace::mark(crate::trace::Phase::StyleShown);
+            }
+            style_traced = style_checked;
             if !after_draw.is_empty() {
                 // A verdict waits to be recorded: this frame is the one that shows it.
                 crate::trace::mark(crate::trace::Phase::FrameDrawn);
@@ -201,12 +216,21 @@ impl App {
             Effect::StartRun { id } => self.start_run(id),
             Effect::Record { outcome } => {
                 let at = self.working();
+                let mut outcome = *outcome;
+                // A strict stage whose tests pass has not passed until clippy is clean: the run
+                // counts, the pass waits for the style check (see `RecordStyle`).
+                if self.session.stage(at).strict && outcome.verdict == runner::Verdict::Passed {
+                    outcome.verdict = runner::Verdict::Failed;
+                }
                 if let Err(err) = self.session.record_run(at, &outcome) {
                     self.notice(error_chain(&err));
                 }
                 crate::trace::mark(crate::trace::Phase::Recorded);
                 self.send_snapshot();
             }
+            Effect::CheckStyle { id } => self.check_style(id),
+            Effect::RecordStyle { report, fmt_clean } => self.record_style(&report, fmt_clean),
+            Effect::Format => self.format(),
             Effect::AskHint { stuck } => {
                 let answer = self.session.hint(self.working(), stuck);
                 let _ = self.tx.send(Message::Hint(answer));
@@ -281,9 +305,10 @@ impl App {
         let _ = self.tx.send(Message::Notice(text));
     }
 
-    /// Cancels the run in flight (its whole process group) and starts run `id`.
+    /// Cancels the run in flight and the style check (their whole process groups) and starts
+    /// run `id`.
     fn start_run(&mut self, id: u64) {
-        if let Some(old) = self.run.take() {
+        for old in [self.run.take(), self.style.take()].into_iter().flatten() {
             old.cancel();
         }
         if self.watcher.as_ref().is_some_and(watch::Watcher::is_stale) {
@@ -325,6 +350,84 @@ impl App {
             let _ = tx.send(message);
         });
         self.run_tasks.push(task);
+    }
+
+    /// Starts clippy (its own build folder: it never waits for nor invalidates the test build)
+    /// and then rustfmt's check on the crate run `id` passed with; cancelled by the next run.
+    fn check_style(&mut self, id: u64) {
+        if let Some(old) = self.style.take() {
+            old.cancel();
+        }
+        let at = self.working();
+        let request = self.session.clippy_request(at);
+        let lint_args = if self.session.stage(at).strict {
+            crate::hints::strict_lint_args()
+        } else {
+            crate::hints::lint_args()
+        };
+        let cancel = CancellationToken::new();
+        self.style = Some(cancel.clone());
+        let tx = self.tx.clone();
+        self.run_tasks.retain(|task| !task.is_finished());
+        self.run_tasks.push(tokio::spawn(async move {
+            let report = match runner::clippy::clippy(&request, &lint_args, &cancel).await {
+                Ok(report) => report,
+                Err(err) => runner::ClippyReport {
+                    end: runner::ClippyEnd::Failed(error_chain(&err)),
+                    lints: Vec::new(),
+                    elapsed: std::time::Duration::ZERO,
+                },
+            };
+            if cancel.is_cancelled() || report.end == runner::ClippyEnd::Cancelled {
+                return;
+            }
+            let fmt_clean = runner::rustfmt::is_formatted(&request.crate_dir, &cancel).await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            let _ = tx.send(Message::StyleChecked {
+                id,
+                report: Box::new(report),
+                fmt_clean,
+            });
+        }));
+    }
+
+    /// Records what the style check found, passes a strict stage it found clean, and asks the
+    /// first lint's question (shown in the hint pane, stepped with `h` like any ladder).
+    fn record_style(&mut self, report: &runner::ClippyReport, fmt_clean: Option<bool>) {
+        let at = self.working();
+        if let Err(err) = self.session.record_style(at, report, fmt_clean) {
+            self.notice(error_chain(&err));
+        }
+        if self.session.stage(at).strict
+            && report.is_clean()
+            && let Err(err) = self.session.record_strict_pass(at)
+        {
+            self.notice(error_chain(&err));
+        }
+        let answer = self.session.hint(at, false);
+        if matches!(answer.ladder.key, crate::hints::LadderKey::Lint(_)) {
+            let _ = self.tx.send(Message::Hint(answer));
+        }
+        self.send_snapshot();
+    }
+
+    /// Runs rustfmt on the learner's sources; the save it makes is seen by the watcher and
+    /// starts the rebuild, as any save does.
+    fn format(&mut self) {
+        let track = self.session.track(self.working());
+        let dir = self.session.course.crate_dir(track);
+        let tx = self.tx.clone();
+        self.run_tasks.retain(|task| !task.is_finished());
+        self.run_tasks.push(tokio::spawn(async move {
+            let cancel = CancellationToken::new();
+            let text = match runner::rustfmt::format(&dir, &cancel).await {
+                Ok(()) => "Formatted with rustfmt.".to_owned(),
+                Err(err) => error_chain(&err),
+            };
+            let _ = tx.send(Message::Notice(text));
+        }));
     }
 
     /// (Re)starts watching the working track's crate.
