@@ -143,3 +143,39 @@ fn after_a_pass_the_lint_is_a_question_f_formats_and_progress_records_met_and_fi
         "the report names the lint: {stdout}"
     );
 }
+
+#[test]
+fn a_strict_stage_passes_in_watch_only_once_clippy_is_clean() {
+    let (_dir, root) = common::course("mini");
+    let stage = root.join("course/counter/count");
+    common::edit(
+        &stage.join("stage.toml"),
+        "title = \"Counting\"",
+        "title = \"Counting\"\nstrict = true",
+    );
+    common::edit(
+        &stage.join("brief.md"),
+        "Implement `bump`.",
+        "Implement `bump`. This stage is strict: clippy must be clean too.",
+    );
+    let mut screen = Screen::start(&root);
+    screen.wait_for("1 of 2 tests pass - count");
+    let lib = root.join("exercises/counter/src/lib.rs");
+    let state = || std::fs::read_to_string(root.join(".katas/state.toml")).unwrap_or_default();
+
+    atomic_save(&lib, &with_a_lint());
+    screen.wait_for("clippy::clone_on_copy at src/lib.rs:");
+    screen.wait_for("this stage is strict");
+    assert!(
+        !screen.contains_now("Stage passed!"),
+        "{}",
+        screen.contents()
+    );
+    assert!(!state().contains("passed_at"), "not passed: {}", state());
+
+    atomic_save(&lib, &solution());
+    screen.wait_for("Stage passed!");
+    wait_for_condition("the pass to be recorded", || state().contains("passed_at"));
+    screen.press("q");
+    assert!(screen.wait_exit());
+}

@@ -406,8 +406,14 @@ impl App {
         {
             self.notice(error_chain(&err));
         }
+        // Unasked, only a question that needs no confirmation (not the final nudge): the learner
+        // steps on with `h`, as on any ladder.
         let answer = self.session.hint(at, false);
-        if matches!(answer.ladder.key, crate::hints::LadderKey::Lint(_)) {
+        let unasked = matches!(
+            &answer.decision,
+            crate::hints::Decision::Show { confirm, .. } if confirm.is_empty()
+        );
+        if unasked && matches!(answer.ladder.key, crate::hints::LadderKey::Lint(_)) {
             let _ = self.tx.send(Message::Hint(answer));
         }
         self.send_snapshot();

@@ -154,6 +154,11 @@ pub fn alive(pid: i32) -> bool {
 }
 
 impl Screen {
+    /// Whether the screen shows `text` now.
+    pub fn contains_now(&self, text: &str) -> bool {
+        self.contents().contains(text)
+    }
+
     /// Waits until `done` holds of the screen's text, or fails with the screen as it is.
     pub fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(180);
