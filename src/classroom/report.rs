@@ -452,6 +452,38 @@ mod tests {
     }
 
     #[test]
+    fn the_lints_met_show_by_stage_with_the_fixed_ones_marked() {
+        let record = StageProgress {
+            runs: 2,
+            lints_met: vec!["ptr_arg".into(), "unwrap_used".into()],
+            lints_fixed: vec!["ptr_arg".into()],
+            ..StageProgress::default()
+        };
+        let report = LearnerReport {
+            format: REPORT_FORMAT.into(),
+            version: REPORT_VERSION,
+            course: "c".into(),
+            learner: "ada".into(),
+            generated_at: Timestamp::from_second(1_800_000_000).unwrap(),
+            stages: vec![
+                stage_report("kv", "log", "Log", Some(&record)),
+                stage_report("kv", "server", "Server", None),
+            ],
+        };
+        let text = report.render(TableFormat::Text).unwrap();
+        assert!(
+            text.contains(
+                "clippy lints met after a pass:\n  kv/log: clippy::ptr_arg (fixed), clippy::unwrap_used\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("kv/server:"), "{text}");
+        let json = report.render(TableFormat::Json).unwrap();
+        let back: LearnerReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report, "the JSON carries them to report --merge");
+    }
+
+    #[test]
     fn a_stage_never_touched_is_not_started_and_a_passed_one_passed() {
         assert_eq!(
             stage_report("t", "s", "", None).status,
