@@ -5,7 +5,7 @@
 //! silently incomplete. The numbers are computed here, the renderings are in [`render`].
 
 mod input;
-mod lints;
+pub(crate) mod lints;
 mod render;
 
 use std::collections::BTreeMap;

@@ -27,14 +27,28 @@ pub struct LintStruggle {
 
 /// The class's lints, the ones most learners still have first.
 pub fn lint_struggles(reports: &[(PathBuf, LearnerReport)]) -> Vec<LintStruggle> {
+    struggles_of(reports.iter().map(|(_, report)| {
+        report
+            .stages
+            .iter()
+            .map(|s| (s.lints_met.as_slice(), s.lints_fixed.as_slice()))
+    }))
+}
+
+/// The same ranking over any learners: for each, their stages' (lints met, lints fixed).
+pub fn struggles_of<'a, L, S>(learners: L) -> Vec<LintStruggle>
+where
+    L: IntoIterator<Item = S>,
+    S: IntoIterator<Item = (&'a [String], &'a [String])>,
+{
     // lint -> (learners who met it, learners who have not fixed it on every stage they met it)
     let mut by_lint: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
-    for (learner, (_, report)) in reports.iter().enumerate() {
-        for stage in &report.stages {
-            for lint in &stage.lints_met {
+    for (learner, stages) in learners.into_iter().enumerate() {
+        for (met, fixed) in stages {
+            for lint in met {
                 let entry = by_lint.entry(lint.as_str()).or_default();
                 entry.0.insert(learner);
-                if !stage.lints_fixed.contains(lint) {
+                if !fixed.contains(lint) {
                     entry.1.insert(learner);
                 }
             }
