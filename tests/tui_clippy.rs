@@ -25,9 +25,10 @@ fn with_a_lint() -> String {
     text.replacen("        self.count\n", "        self.count.clone()\n", 1)
 }
 
-/// A `cargo` that is the real one, except that `cargo clippy` writes its pid to `clippy.pids`
-/// and waits for a file `release` to appear before it starts: a clippy as slow as the test
-/// wants, with no timing in it.
+/// A `cargo` that is the real one, except that `cargo clippy` writes its pid to `clippy.pids`,
+/// starts a child of its own (its pid in `clippy.children`: what a kill of the process alone,
+/// not of its group, would leave behind) and waits for a file `release` to appear before it
+/// starts: a clippy as slow as the test wants, with no timing in it.
 fn slow_clippy(root: &Path) -> PathBuf {
     let fake = root.join("fake-cargo");
     let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -37,7 +38,10 @@ fn slow_clippy(root: &Path) -> PathBuf {
             "#!/bin/sh\n\
              if [ \"$1\" = clippy ]; then\n  \
                echo $$ >> '{dir}/clippy.pids'\n  \
-               while [ ! -e '{dir}/release' ]; do sleep 0.05; done\n\
+               sleep 600 &\n  \
+               echo $! >> '{dir}/clippy.children'\n  \
+               while [ ! -e '{dir}/release' ]; do sleep 0.05; done\n  \
+               kill $!\n\
              fi\n\
              exec '{real}' \"$@\"\n",
             dir = root.display(),
@@ -50,7 +54,16 @@ fn slow_clippy(root: &Path) -> PathBuf {
 
 /// The pids of the clippy runs the fake cargo started, in order.
 fn clippy_pids(root: &Path) -> Vec<i32> {
-    std::fs::read_to_string(root.join("clippy.pids"))
+    pids(root, "clippy.pids")
+}
+
+/// The pids of the children those runs started.
+fn clippy_children(root: &Path) -> Vec<i32> {
+    pids(root, "clippy.children")
+}
+
+fn pids(root: &Path, file: &str) -> Vec<i32> {
+    std::fs::read_to_string(root.join(file))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.trim().parse().ok())
@@ -78,6 +91,11 @@ fn the_verdict_shows_before_clippy_ends_and_a_save_cancels_clippy() {
     // A save while clippy runs: the new run cancels it (its process group is killed).
     atomic_save(&lib, &solution());
     wait_for_condition("the stale clippy to be killed", || !alive(first));
+    wait_for_condition("the stale clippy's child to be killed with it", || {
+        clippy_children(&root)
+            .first()
+            .is_some_and(|&child| !alive(child))
+    });
     wait_for_condition("clippy to start after the second pass", || {
         clippy_pids(&root).len() == 2
     });
@@ -178,4 +196,24 @@ fn a_strict_stage_passes_in_watch_only_once_clippy_is_clean() {
     wait_for_condition("the pass to be recorded", || state().contains("passed_at"));
     screen.press("q");
     assert!(screen.wait_exit());
+}
+
+#[test]
+fn quitting_while_clippy_runs_leaves_none_of_its_processes() {
+    let (_dir, root) = common::course("mini");
+    let fake = slow_clippy(&root);
+    let mut screen = Screen::start_with(&root, &["watch"], &[("CARGO", fake.to_str().unwrap())]);
+    screen.wait_for("1 of 2 tests pass - count");
+    atomic_save(&root.join("exercises/counter/src/lib.rs"), &with_a_lint());
+    wait_for_condition("clippy to start after the pass, and its child", || {
+        clippy_pids(&root).len() == 1 && clippy_children(&root).len() == 1
+    });
+    screen.wait_for("clippy: looking at your code");
+    let clippy = clippy_pids(&root)[0];
+    screen.press("q");
+    assert!(screen.wait_exit(), "q quits while clippy runs");
+    // No waiting here: katas killed clippy's process group before it exited.
+    assert!(!alive(clippy), "clippy's process {clippy} outlived katas");
+    let child = clippy_children(&root)[0];
+    assert!(!alive(child), "clippy's child {child} outlived katas");
 }
