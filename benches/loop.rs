@@ -11,7 +11,12 @@
 //!   down in the middle slows every tool alike; the table gives medians and ratios;
 //! - katas runs with `KATAS_TRACE_TIMINGS`, and each save prints where its time went: event,
 //!   debounce, cargo started, build finished (the artifact message), test binary started, last
-//!   result parsed, frame drawn, recorded - milliseconds after the save, on the same clock.
+//!   result parsed, frame drawn, recorded, clippy's findings shown - milliseconds after the
+//!   save, on the same clock;
+//! - katas runs twice, paired in each round: as learners run it (clippy after every pass, its
+//!   findings on screen some time after the verdict: "pass -> lints") and with `--no-clippy`, on
+//!   a copy of the same course, so the table shows what clippy costs a save's verdict (nothing,
+//!   if its own build folder and its cancellation work).
 //!
 //! Environment: `KATAS_BENCH_ROUNDS` (default 7) rounds per stage; `KATAS_BENCH_STAGES`, a comma
 //! list of `track/stage` (default `kv_store/memory,kv_store/server,rate_limiter/middleware,
@@ -41,6 +46,7 @@ const PHASES: &[&str] = &[
     "results_parsed",
     "frame_drawn",
     "recorded",
+    "style_shown",
 ];
 
 fn main() {
@@ -78,9 +84,9 @@ fn main() {
         ));
     }
     println!(
-        "\n| stage | bare `cargo test --test stages` | bacon | katas watch (on screen) | katas / bare | katas / bacon |"
+        "\n| stage | bare `cargo test --test stages` | bacon | katas watch (on screen) | katas --no-clippy | katas / bare | katas / bacon | katas / --no-clippy | pass -> lints on screen |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for row in &table {
         let bacon = row
             .bacon
@@ -89,13 +95,18 @@ fn main() {
             .bacon
             .map_or("-".to_owned(), |b| format!("{:.2}", ratio(row.katas, b)));
         println!(
-            "| {} ({} rounds) | {:.0} ms | {bacon} | {:.0} ms | {:.2} ({:+.0} ms) | {vs_bacon} |",
+            "| {} ({} rounds) | {:.0} ms | {bacon} | {:.0} ms | {:.0} ms | {:.2} ({:+.0} ms) | {vs_bacon} | {:.2} ({:+.0} ms) | {} |",
             row.stage,
             rounds,
             ms(row.bare),
             ms(row.katas),
+            ms(row.quiet),
             ratio(row.katas, row.bare),
             ms(row.katas) - ms(row.bare),
+            ratio(row.katas, row.quiet),
+            ms(row.katas) - ms(row.quiet),
+            row.to_lints
+                .map_or("-".to_owned(), |d| format!("{:.0} ms", ms(d))),
         );
     }
 }
@@ -104,6 +115,10 @@ struct Row {
     stage: String,
     bare: Duration,
     katas: Duration,
+    /// katas watch --no-clippy.
+    quiet: Duration,
+    /// From the verdict on screen to clippy's findings on screen (katas with clippy).
+    to_lints: Option<Duration>,
     bacon: Option<Duration>,
 }
 
@@ -143,6 +158,19 @@ fn bench_stage(
         }
         run(Command::new(katas).arg("next").current_dir(&root));
     }
+    // katas with clippy off gets a copy of the reached course (its own crate and progress, the
+    // same build folder).
+    let quiet_root = dir.path().join("course-no-clippy");
+    copy(&root, &quiet_root);
+    std::fs::create_dir_all(quiet_root.join(".katas")).unwrap();
+    std::fs::copy(
+        root.join(".katas/state.toml"),
+        quiet_root.join(".katas/state.toml"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, quiet_root.join(".katas/target")).unwrap();
+    let quiet_crate = quiet_root.join("exercises").join(track);
     // The other tools' copies: siblings, so relative path dependencies still resolve.
     let bare_dir = root.join("exercises").join(format!("{track}-bare"));
     let bacon_dir = root.join("exercises").join(format!("{track}-bacon"));
@@ -158,6 +186,22 @@ fn bench_stage(
     let state = root.join(".katas/state.toml");
     let runs = || recorded_runs(&state, track, stage);
     wait_until(Duration::from_secs(600), || runs() >= 1);
+    // clippy's first run builds the dependencies in its own folder: not timed.
+    wait_until(Duration::from_secs(900), || {
+        std::fs::read_to_string(&trace).is_ok_and(|t| t.contains("style_shown"))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let quiet_trace = dir.path().join("trace-no-clippy.txt");
+    let mut quiet_watch = Tui::start_program(
+        katas,
+        &["watch", "--no-clippy"],
+        &quiet_root,
+        &[("KATAS_TRACE_TIMINGS", quiet_trace.as_path())],
+    );
+    let quiet_state = quiet_root.join(".katas/state.toml");
+    let quiet_runs = || recorded_runs(&quiet_state, track, stage);
+    let quiet_before = quiet_runs();
+    wait_until(Duration::from_secs(600), || quiet_runs() > quiet_before);
     std::thread::sleep(Duration::from_millis(500));
     let mut bacon_tui = bacon.map(|bacon| {
         let tui = Tui::start_program(
@@ -173,6 +217,7 @@ fn bench_stage(
     });
 
     let (mut bare, mut on_screen, mut baconed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut quiet, mut to_lints) = (Vec::new(), Vec::new());
     println!("   save -> ms after it: {}", PHASES.join(" | "));
     let mut trace_offset = std::fs::metadata(&trace).map_or(0, |m| m.len());
     for round in 0..rounds {
@@ -187,14 +232,43 @@ fn bench_stage(
         let screen = watch.wait_verdict(started);
         wait_until(Duration::from_secs(120), || runs() > before);
         on_screen.push(screen);
-        let lines = std::fs::read_to_string(&trace).unwrap_or_default();
-        let new = lines.get(trace_offset as usize..).unwrap_or("").to_owned();
-        trace_offset = lines.len() as u64;
+        // clippy's findings of this save, then the next measurement: a clippy still running
+        // would slow the next save of any tool.
+        let new_trace = || {
+            let lines = std::fs::read_to_string(&trace).unwrap_or_default();
+            lines.get(trace_offset as usize..).unwrap_or("").to_owned()
+        };
+        wait_until(Duration::from_secs(300), || {
+            new_trace().contains("style_shown")
+        });
+        let new = new_trace();
+        trace_offset += new.len() as u64;
+        if let (Some(drawn), Some(shown)) = (
+            last_phase(&new, "frame_drawn"),
+            last_phase(&new, "style_shown"),
+        ) {
+            to_lints.push(Duration::from_nanos(
+                u64::try_from(shown.saturating_sub(drawn)).unwrap_or(u64::MAX),
+            ));
+        }
         println!(
             "   {track}/{stage} save {}: on screen {:.0} ms; {}",
             round + 1,
             ms(screen),
             phases(&new, t0)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        // B': katas watch --no-clippy, the same save on its copy.
+        let before = quiet_runs();
+        let started = Instant::now();
+        saves.save(&quiet_crate);
+        let screen = quiet_watch.wait_verdict(started);
+        wait_until(Duration::from_secs(120), || quiet_runs() > before);
+        quiet.push(screen);
+        println!(
+            "   {track}/{stage} save {} --no-clippy: on screen {:.0} ms",
+            round + 1,
+            ms(screen)
         );
         std::thread::sleep(Duration::from_millis(300));
         // C: bacon.
@@ -221,6 +295,7 @@ fn bench_stage(
         runs() - before
     );
     watch.kill();
+    quiet_watch.kill();
     if let Some((mut tui, _)) = bacon_tui.take() {
         tui.kill();
     }
@@ -228,6 +303,8 @@ fn bench_stage(
         stage: format!("{track}/{stage}"),
         bare: median(bare),
         katas: median(on_screen),
+        quiet: median(quiet),
+        to_lints: (!to_lints.is_empty()).then(|| median(to_lints)),
         bacon: (!baconed.is_empty()).then(|| median(baconed)),
     }
 }
@@ -255,6 +332,19 @@ fn phases(trace: &str, t0: u128) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+/// The time (trace clock, ns) at which `phase` was last reached in `trace`.
+fn last_phase(trace: &str, phase: &str) -> Option<u128> {
+    trace
+        .lines()
+        .filter_map(|line| {
+            let (name, ns) = line.split_once(' ')?;
+            (name == phase)
+                .then(|| ns.trim().parse::<u128>().ok())
+                .flatten()
+        })
+        .max()
 }
 
 /// Code edits: each save of a crate appends a function whose constant alternates.

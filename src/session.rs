@@ -193,23 +193,47 @@ impl Session {
     }
 
     /// Adds what clippy and rustfmt found after a pass to the last run's facts, so `katas hint`
-    /// asks about the first lint; nothing when the last run was of another stage.
+    /// asks about the first lint (nothing when the last run was of another stage); and, when
+    /// clippy ran to its end, records in progress which catalog lints the learner's code met
+    /// and which of those it no longer has (fixed).
     pub fn record_style(
-        &self,
+        &mut self,
         at: StageRef,
-        lints: &[crate::runner::Lint],
+        report: &crate::runner::ClippyReport,
         fmt_clean: Option<bool>,
-    ) {
-        let (track, stage) = (&self.track(at).id, &self.stage(at).id);
-        let Some(mut summary) = self
+    ) -> Result<(), SessionError> {
+        let (track, stage) = (self.track(at).id.clone(), self.stage(at).id.clone());
+        if let Some(mut summary) = self
             .load_summary()
-            .filter(|s| &s.track == track && &s.stage == stage)
-        else {
-            return;
-        };
-        summary.lints = lints.iter().map(hints::LintFound::from).collect();
-        summary.fmt_clean = fmt_clean;
-        self.save_summary(&summary);
+            .filter(|s| s.track == track && s.stage == stage)
+        {
+            summary.lints = report.lints.iter().map(hints::LintFound::from).collect();
+            summary.fmt_clean = fmt_clean;
+            self.save_summary(&summary);
+        }
+        if report.end != crate::runner::ClippyEnd::Finished {
+            return Ok(());
+        }
+        let mut found: Vec<String> = report
+            .lints
+            .iter()
+            .filter(|l| hints::lint_lookup(&l.lint).is_some())
+            .map(|l| l.lint.clone())
+            .collect();
+        found.dedup();
+        self.change(|p| p.record_lints(&track, &stage, &found))
+    }
+
+    /// Records the pass of a strict stage whose tests passed (recorded as a run already) once
+    /// clippy finds it clean. Returns whether it passed for the first time.
+    pub fn record_strict_pass(&mut self, at: StageRef) -> Result<bool, SessionError> {
+        let (track, stage) = (self.track(at).id.clone(), self.stage(at).id.clone());
+        let now = Timestamp::now();
+        self.change(|p| {
+            let first = !p.is_passed(&track, &stage);
+            p.record_pass(&track, &stage, now);
+            first
+        })
     }
 
     /// Stages whose test files in the learner's crate differ from the course's.

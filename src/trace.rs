@@ -33,6 +33,8 @@ pub enum Phase {
     FrameDrawn,
     /// The verdict was saved to the progress file.
     Recorded,
+    /// The screen showed what clippy found after a pass (its lints, or that it found none).
+    StyleShown,
 }
 
 impl Phase {
@@ -46,6 +48,7 @@ impl Phase {
             Self::ResultsParsed => "results_parsed",
             Self::FrameDrawn => "frame_drawn",
             Self::Recorded => "recorded",
+            Self::StyleShown => "style_shown",
         }
     }
 }

@@ -46,6 +46,8 @@ fn after_a_pass_the_verdict_comes_first_then_the_lint_as_a_question() {
             && stdout.contains("Is the value cloned at line 22 of a `Copy` type?"),
         "{stdout}"
     );
+    let state = std::fs::read_to_string(root.join(".katas/state.toml")).unwrap();
+    assert!(state.contains("lints_met = [\"clone_on_copy\"]"), "{state}");
     // `katas hint` goes on with the same ladder: its next rung is the nudge.
     let (_, stdout, _) = output(&root, &["hint", "--yes", "--stuck"]);
     assert!(

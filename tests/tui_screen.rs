@@ -45,7 +45,9 @@ fn snapshot(passed: bool) -> Snapshot {
         solution: Some(SolutionView { stage: "count".into(), text: "fn bump() {}".into(), adoptable: !passed }),
         hints: vec!["How many bumps?".into()],
         hints_about: "test `counts_each_bump`".into(),
+        hints_lint: false,
         lib_path: "exercises/counter/src/lib.rs".into(),
+        strict: false,
     }
 }
 
@@ -154,7 +156,10 @@ fn a_save_during_a_run_restarts_it_and_only_the_newest_verdict_counts() {
         },
     );
     assert!(
-        matches!(effects.as_slice(), [Effect::Record { .. }]),
+        matches!(
+            effects.as_slice(),
+            [Effect::Record { .. }, Effect::CheckStyle { id: 2 }]
+        ),
         "{effects:?}"
     );
     assert_eq!(m.outcome.as_ref().map(|o| o.verdict), Some(Verdict::Passed));
@@ -841,4 +846,192 @@ fn timeline_rows_in_the_result_pane_are_one_line_each() {
             .any(|l| l.contains("right edge of an eighty")),
         "no row wraps onto a second line:\n{screen}"
     );
+}
+
+fn lint(name: &str, line: usize, message: &str) -> katas::runner::Lint {
+    katas::runner::Lint {
+        lint: name.into(),
+        message: message.into(),
+        file: Some("src/lib.rs".into()),
+        line: Some(line),
+        rendered: String::new(),
+    }
+}
+
+fn style_checked(id: u64, lints: Vec<katas::runner::Lint>, fmt_clean: Option<bool>) -> Message {
+    Message::StyleChecked {
+        id,
+        report: Box::new(katas::runner::ClippyReport {
+            end: katas::runner::ClippyEnd::Finished,
+            lints,
+            elapsed: Duration::ZERO,
+        }),
+        fmt_clean,
+    }
+}
+
+/// A run `id` that passed, finished in `m`; returns its effects.
+fn pass(m: &mut Model) -> Vec<Effect> {
+    let effects = update(m, Message::SourcesChanged);
+    let Effect::StartRun { id } = effects[0] else {
+        panic!("{effects:?}")
+    };
+    update(
+        m,
+        Message::RunFinished {
+            id,
+            outcome: outcome(Verdict::Passed),
+        },
+    )
+}
+
+#[test]
+fn after_a_pass_clippy_checks_in_the_background_and_a_save_drops_its_stale_result() {
+    let mut m = model(false);
+    let effects = pass(&mut m);
+    assert!(matches!(effects[0], Effect::Record { .. }), "{effects:?}");
+    assert_eq!(effects[1..], [Effect::CheckStyle { id: 1 }]);
+    assert_eq!(m.style, Style::Checking);
+    update(&mut m, Message::Snapshot(snapshot(true)));
+    let screen = draw(&m, 120, 40);
+    assert!(
+        screen.contains("all 2 tests pass") && screen.contains("clippy: looking at your code"),
+        "the verdict is on screen while clippy runs:\n{screen}"
+    );
+    // A save: what clippy says now is about the code before it.
+    assert_eq!(
+        update(&mut m, Message::SourcesChanged),
+        [Effect::StartRun { id: 2 }]
+    );
+    assert_eq!(m.style, Style::Unchecked);
+    let stale = style_checked(1, vec![lint("clone_on_copy", 22, "using `clone`")], None);
+    assert_eq!(update(&mut m, stale), []);
+    assert_eq!(m.style, Style::Unchecked);
+    assert!(!draw(&m, 120, 40).contains("clone_on_copy"));
+}
+
+#[test]
+fn no_clippy_skips_the_check_except_on_a_strict_stage() {
+    let mut m = model(false);
+    m.clippy = false;
+    let effects = pass(&mut m);
+    assert_eq!(effects.len(), 1, "only the record: {effects:?}");
+    assert_eq!(m.style, Style::Unchecked);
+    let mut strict = snapshot(false);
+    strict.strict = true;
+    update(&mut m, Message::Snapshot(strict));
+    let effects = pass(&mut m);
+    assert_eq!(
+        effects[1..],
+        [Effect::CheckStyle { id: 2 }],
+        "its verdict needs clippy"
+    );
+}
+
+#[test]
+fn a_strict_stage_with_a_lint_has_not_passed_and_says_why() {
+    let mut m = model(false);
+    let mut strict = snapshot(false);
+    strict.strict = true;
+    update(&mut m, Message::Snapshot(strict.clone()));
+    pass(&mut m);
+    let effects = update(
+        &mut m,
+        style_checked(
+            1,
+            vec![lint("clone_on_copy", 22, "using `clone` on type `u64`")],
+            Some(true),
+        ),
+    );
+    assert!(
+        matches!(effects[..], [Effect::RecordStyle { .. }]),
+        "{effects:?}"
+    );
+    let screen = draw(&m, 160, 40);
+    assert!(screen.contains("this stage is strict"), "{screen}");
+    assert!(
+        screen.contains("clippy::clone_on_copy at src/lib.rs:22"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Stage passed!"), "{screen}");
+    assert_eq!(
+        update(&mut m, key('n')),
+        [],
+        "the next stage waits for a clean clippy"
+    );
+    // Clean: the session records the pass, and its snapshot says so.
+    pass(&mut m);
+    update(&mut m, style_checked(2, vec![], Some(true)));
+    strict.passed = true;
+    update(&mut m, Message::Snapshot(strict));
+    let screen = draw(&m, 160, 40);
+    assert!(screen.contains("Stage passed!"), "{screen}");
+    assert!(screen.contains("clippy: nothing to question"), "{screen}");
+}
+
+#[test]
+fn lints_outside_the_catalog_show_clippys_message_and_f_formats() {
+    let mut m = model(false);
+    pass(&mut m);
+    update(&mut m, Message::Snapshot(snapshot(true)));
+    update(
+        &mut m,
+        style_checked(
+            1,
+            vec![
+                lint("clone_on_copy", 22, "using `clone` on type `u64`"),
+                lint("needless_return", 9, "unneeded `return` statement"),
+            ],
+            Some(false),
+        ),
+    );
+    let screen = draw(&m, 200, 40);
+    assert!(
+        screen.contains("clippy questions your code in 2 places"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("clippy::needless_return at src/lib.rs:9: unneeded `return` statement"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("clippy::clone_on_copy at src/lib.rs:22 (a question below"),
+        "a catalog lint is a question, not clippy's text: {screen}"
+    );
+    assert!(
+        screen.contains("your code is not formatted as rustfmt would: press f to format"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" f  format"),
+        "the footer offers f: {screen}"
+    );
+    assert_eq!(update(&mut m, key('f')), [Effect::Format]);
+}
+
+#[test]
+fn a_lints_question_shows_in_the_hint_pane_while_its_verdict_is_on_screen() {
+    let mut m = model(false);
+    pass(&mut m);
+    let mut lint_snapshot = snapshot(true);
+    lint_snapshot.hints = vec!["Is the value cloned at line 22 of a `Copy` type?".into()];
+    lint_snapshot.hints_about = "clippy::clone_on_copy at src/lib.rs:22 (ownership)".into();
+    lint_snapshot.hints_lint = true;
+    update(&mut m, Message::Snapshot(lint_snapshot));
+    update(
+        &mut m,
+        style_checked(1, vec![lint("clone_on_copy", 22, "using `clone`")], None),
+    );
+    let screen = draw(&m, 160, 40);
+    assert!(
+        screen.contains("Questions about clippy::clone_on_copy"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("1. Is the value cloned at line 22"),
+        "{screen}"
+    );
+    // After a save the question is about code that may be gone: hidden until clippy speaks.
+    update(&mut m, Message::SourcesChanged);
+    assert!(!draw(&m, 160, 40).contains("Questions about clippy"));
 }

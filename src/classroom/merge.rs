@@ -5,6 +5,7 @@
 //! silently incomplete. The numbers are computed here, the renderings are in [`render`].
 
 mod input;
+pub(crate) mod lints;
 mod render;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,9 @@ pub struct ClassReport {
     pub stages: Vec<StageSummary>,
     /// The stages where the class needed most help, most first (see [`merge`]).
     pub most_help: Vec<String>,
+    /// The clippy lints the class met, the ones most learners still have first: which idioms
+    /// the class struggles with.
+    pub lints: Vec<lints::LintStruggle>,
 }
 
 /// One learner's row of the class table.
@@ -118,6 +122,7 @@ pub fn merge(course: &Course, reports: Vec<(PathBuf, LearnerReport)>) -> Merged 
         })
         .collect();
     let names = learner_names(&reports, &mut warnings);
+    let lints = lints::lint_struggles(&reports);
     let mut learners: Vec<LearnerRow> = Vec::new();
     for ((file, report), learner) in reports.into_iter().zip(names) {
         let by_key: BTreeMap<String, _> = report.stages.iter().map(|s| (s.key(), s)).collect();
@@ -188,6 +193,7 @@ pub fn merge(course: &Course, reports: Vec<(PathBuf, LearnerReport)>) -> Merged 
             learners,
             stages,
             most_help,
+            lints,
         },
         warnings,
     }

@@ -132,6 +132,12 @@ pub struct StageReport {
     /// The `verify` verdict, when one was given for this stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<StageStatus>,
+    /// The catalog's clippy lints the learner's code met on this stage (after passes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_met: Vec<String>,
+    /// Of those, the ones a later clippy run no longer found: fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_fixed: Vec<String>,
 }
 
 impl StageReport {
@@ -215,6 +221,8 @@ fn stage_report(
         active_secs: record.active_secs,
         source: ClaimSource::ProgressFile,
         verified: None,
+        lints_met: record.lints_met.clone(),
+        lints_fixed: record.lints_fixed.clone(),
     }
 }
 
@@ -264,18 +272,20 @@ impl LearnerReport {
             TableFormat::Json => serde_json::to_string_pretty(self)? + "\n",
             TableFormat::Csv => self.csv_table().csv(),
             TableFormat::Text => format!(
-                "{}: {}\n\n{}\n{}\n",
+                "{}: {}\n\n{}\n{}\n{}",
                 self.learner,
                 self.course,
                 self.table().text(),
-                self.summary()
+                self.summary(),
+                self.lints("  ")
             ),
             TableFormat::Markdown => format!(
-                "# {}: {}\n\n{}\n{}\n",
+                "# {}: {}\n\n{}\n{}\n{}",
                 self.learner.replace(['\r', '\n'], " "),
                 self.course,
                 self.table().markdown(),
-                self.summary()
+                self.summary(),
+                self.lints("- ")
             ),
         })
     }
@@ -359,6 +369,31 @@ impl LearnerReport {
         table
     }
 
+    /// The clippy lints met, by stage, the fixed ones marked: which idioms the learner met.
+    /// Empty when clippy questioned nothing.
+    fn lints(&self, bullet: &str) -> String {
+        let mut out = String::new();
+        for stage in self.stages.iter().filter(|s| !s.lints_met.is_empty()) {
+            let lints: Vec<String> = stage
+                .lints_met
+                .iter()
+                .map(|lint| {
+                    let fixed = if stage.lints_fixed.contains(lint) {
+                        " (fixed)"
+                    } else {
+                        ""
+                    };
+                    format!("clippy::{lint}{fixed}")
+                })
+                .collect();
+            out.push_str(&format!("{bullet}{}: {}\n", stage.key(), lints.join(", ")));
+        }
+        if out.is_empty() {
+            return out;
+        }
+        format!("\nclippy lints met after a pass:\n{out}")
+    }
+
     fn summary(&self) -> String {
         let t = self.totals();
         format!(
@@ -414,6 +449,38 @@ mod tests {
             (report.attempts, report.runs, report.active_secs),
             (3, 4, 90)
         );
+    }
+
+    #[test]
+    fn the_lints_met_show_by_stage_with_the_fixed_ones_marked() {
+        let record = StageProgress {
+            runs: 2,
+            lints_met: vec!["ptr_arg".into(), "unwrap_used".into()],
+            lints_fixed: vec!["ptr_arg".into()],
+            ..StageProgress::default()
+        };
+        let report = LearnerReport {
+            format: REPORT_FORMAT.into(),
+            version: REPORT_VERSION,
+            course: "c".into(),
+            learner: "ada".into(),
+            generated_at: Timestamp::from_second(1_800_000_000).unwrap(),
+            stages: vec![
+                stage_report("kv", "log", "Log", Some(&record)),
+                stage_report("kv", "server", "Server", None),
+            ],
+        };
+        let text = report.render(TableFormat::Text).unwrap();
+        assert!(
+            text.contains(
+                "clippy lints met after a pass:\n  kv/log: clippy::ptr_arg (fixed), clippy::unwrap_used\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("kv/server:"), "{text}");
+        let json = report.render(TableFormat::Json).unwrap();
+        let back: LearnerReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report, "the JSON carries them to report --merge");
     }
 
     #[test]

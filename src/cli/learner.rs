@@ -160,7 +160,7 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
     }
     recorded?;
     if let Some((report, fmt)) = &strict {
-        session.record_style(at, &report.lints, *fmt);
+        session.record_style(at, report, *fmt)?;
         if strict_failed {
             writeln!(out, "\n{}", render::strict_failure(report))?;
             show_lint_question(&mut session, at, &mut out)?;
@@ -188,7 +188,7 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
                     // Advice: a clippy that cannot start must not turn a pass into an error.
                     match style_check(&session, at, &hints::lint_args()) {
                         Ok(found) => {
-                            session.record_style(at, &found.0.lints, found.1);
+                            session.record_style(at, &found.0, found.1)?;
                             Some(found)
                         }
                         Err(err) => {
@@ -277,12 +277,7 @@ fn style_check(
         let report = runner::clippy::clippy(&request, lint_args, &cancel)
             .await
             .map_err(|err| anyhow::anyhow!(runner::error_chain(&err)))?;
-        let fmt = runner::clippy::fmt_is_clean(
-            &request.crate_dir,
-            std::time::Duration::from_secs(60),
-            &cancel,
-        )
-        .await;
+        let fmt = runner::rustfmt::is_formatted(&request.crate_dir, &cancel).await;
         Ok((report, fmt))
     })
 }

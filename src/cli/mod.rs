@@ -37,6 +37,10 @@ enum Command {
         /// Poll for changes instead of waiting for file events (network file systems).
         #[arg(long)]
         poll: bool,
+        /// No clippy after a pass (on a slow machine): no lint questions; a strict stage still
+        /// runs clippy, its verdict needs it.
+        #[arg(long)]
+        no_clippy: bool,
     },
     /// Lists the tracks and stages, with where you stand.
     List {
@@ -161,7 +165,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     let course = load_course(cli.course.as_deref())?;
     match cli.command {
-        Command::Watch { poll } => crate::tui::watch(course, crate::tui::WatchOptions { poll }),
+        Command::Watch { poll, no_clippy } => {
+            crate::tui::watch(course, crate::tui::WatchOptions { poll, no_clippy })
+        }
         Command::List { format } => learner::list(course, format == ListFormat::Json),
         Command::Run { stage, seed, test } => learner::run(
             course,

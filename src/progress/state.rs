@@ -10,8 +10,9 @@ use crate::course::{Course, Track};
 /// The version of the progress file this katas writes. Older versions are read and upgraded; a
 /// newer one is refused (never overwritten) because this katas would drop what it doesn't know.
 ///
-/// Version 2 added `hint_failures` to stages (a version 1 file reads as having none).
-pub const PROGRESS_VERSION: u32 = 2;
+/// Version 2 added `hint_failures` to stages (a version 1 file reads as having none); version 3
+/// added `lints_met`, `lints_open` and `lints_fixed` (an older file reads as having met none).
+pub const PROGRESS_VERSION: u32 = 3;
 
 fn upgrade_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     u32::deserialize(deserializer).map(|found| found.max(PROGRESS_VERSION))
@@ -70,6 +71,18 @@ pub struct StageProgress {
     /// value: `entry`". A class report can tell from it which failures hints did not help with.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hint_failures: BTreeMap<String, Vec<String>>,
+    /// The catalog's clippy lints the learner's code met on this stage (after a pass), each
+    /// once, in the order first met: a class report tells from them which idioms a class
+    /// struggles with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_met: Vec<String>,
+    /// The lints clippy's latest complete run on this stage found: what is still to fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_open: Vec<String>,
+    /// Lints met in one clippy run and absent from a later one on this stage: the learner fixed
+    /// them (a lint met again leaves this list until it is fixed again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_fixed: Vec<String>,
 }
 
 /// One hint rung shown to the learner.
@@ -189,6 +202,29 @@ impl Progress {
         changed
     }
 
+    /// Records a complete clippy run on a stage that found `found` (catalog lints, by name):
+    /// new ones are met; those of the run before that are gone now are fixed.
+    pub fn record_lints(&mut self, track: &str, stage: &str, found: &[String]) {
+        let record = self.stage_mut(track, stage);
+        for lint in found {
+            if !record.lints_met.contains(lint) {
+                record.lints_met.push(lint.clone());
+            }
+        }
+        let before = std::mem::take(&mut record.lints_open);
+        for lint in before {
+            if !found.contains(&lint) && !record.lints_fixed.contains(&lint) {
+                record.lints_fixed.push(lint);
+            }
+        }
+        record.lints_fixed.retain(|lint| !found.contains(lint));
+        for lint in found {
+            if !record.lints_open.contains(lint) {
+                record.lints_open.push(lint.clone());
+            }
+        }
+    }
+
     /// Records that a stage passed (the first time only: the date a stage was passed stays).
     pub fn record_pass(&mut self, track: &str, stage: &str, now: Timestamp) {
         self.stage_mut(track, stage).passed_at.get_or_insert(now);
@@ -224,9 +260,50 @@ attempt = 1
             vec!["every test of `memory` fails (3)".into()],
         );
         let written = toml::to_string(&progress).unwrap();
-        assert!(written.contains("version = 2"), "{written}");
+        assert!(
+            written.contains(&format!("version = {PROGRESS_VERSION}")),
+            "{written}"
+        );
         let back: Progress = toml::from_str(&written).unwrap();
         assert_eq!(back, progress);
+    }
+
+    #[test]
+    fn a_version_2_file_reads_as_having_met_no_lints() {
+        let v2 = r#"
+version = 2
+current_track = "kv"
+
+[tracks.kv.stages.memory]
+attempts = 2
+
+[tracks.kv.stages.memory.hint_failures]
+stage = ["every test of `memory` fails (3)"]
+"#;
+        let progress: Progress = toml::from_str(v2).unwrap();
+        assert_eq!(progress.version, PROGRESS_VERSION);
+        let stage = progress.stage("kv", "memory").unwrap();
+        assert_eq!(stage.attempts, 2);
+        assert_eq!(stage.hint_failures.len(), 1);
+        assert!(stage.lints_met.is_empty() && stage.lints_fixed.is_empty());
+    }
+
+    #[test]
+    fn a_lint_met_then_gone_is_fixed_and_met_again_is_open() {
+        let lints = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        let mut p = Progress::default();
+        p.record_lints("kv", "log", &lints(&["ptr_arg", "unwrap_used"]));
+        p.record_lints("kv", "log", &lints(&["unwrap_used"]));
+        let s = p.stage("kv", "log").unwrap();
+        assert_eq!(s.lints_met, lints(&["ptr_arg", "unwrap_used"]));
+        assert_eq!(s.lints_fixed, lints(&["ptr_arg"]));
+        assert_eq!(s.lints_open, lints(&["unwrap_used"]));
+        p.record_lints("kv", "log", &lints(&["ptr_arg"]));
+        let s = p.stage("kv", "log").unwrap();
+        assert_eq!(s.lints_fixed, lints(&["unwrap_used"]), "ptr_arg is back");
+        let written = toml::to_string(&p).unwrap();
+        let back: Progress = toml::from_str(&written).unwrap();
+        assert_eq!(back, p);
     }
 
     fn at(secs: i64) -> Timestamp {

@@ -1,5 +1,5 @@
-//! The style checks after a pass: clippy with the course's lint set, and `cargo fmt --check`, on
-//! the learner's track crate.
+//! The style check after a pass: clippy with the course's lint set, on the learner's track crate
+//! (rustfmt's check is in `rustfmt.rs`).
 //!
 //! clippy builds in its own folder (`.katas/target-clippy`): it never waits for the test build's
 //! lock nor invalidates its artifacts, so the next save's verdict is as fast with it as without.
@@ -7,7 +7,6 @@
 
 use std::ffi::OsString;
 use std::io::BufRead;
-use std::path::Path;
 use std::time::Duration;
 
 use cargo_metadata::Message;
@@ -186,35 +185,6 @@ pub async fn clippy(
         lints,
         elapsed: finished.elapsed,
     })
-}
-
-/// Whether the crate is formatted as rustfmt would: `Some(false)` when `cargo fmt --check`
-/// finds differences, `None` when rustfmt could not say (not installed, a syntax error,
-/// cancelled).
-pub async fn fmt_is_clean(
-    crate_dir: &Path,
-    limit: Duration,
-    cancel: &CancellationToken,
-) -> Option<bool> {
-    let limits = Limits {
-        time: limit,
-        output_cap: DEFAULT_OUTPUT_CAP,
-        memory: None,
-        parent_death: true,
-    };
-    let mut command = process::command(launch::plain_cargo(), &limits);
-    command
-        .args(["fmt", "--check", "--manifest-path"])
-        .arg(crate_dir.join("Cargo.toml"))
-        .current_dir(crate_dir);
-    let finished = process::run(command, limits, cancel, None).await.ok()?;
-    match finished.ended {
-        Ended::Exited(status) if status.success() => Some(true),
-        // `cargo fmt --check` prints the differences on stdout and exits 1; a parse error goes
-        // to stderr with nothing on stdout.
-        Ended::Exited(_) if !finished.stdout.text().trim().is_empty() => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod clippy;
 pub mod launch;
 mod libtest;
 mod process;
+pub mod rustfmt;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

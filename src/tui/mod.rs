@@ -2,6 +2,7 @@
 //! events, file changes, signals and run results into [`Message`]s; [`update`] decides; the loop
 //! carries out the [`Effect`]s; [`view`] draws.
 
+mod checks;
 mod editor;
 mod markdown;
 mod model;
@@ -9,6 +10,7 @@ mod pacer;
 mod popups;
 mod result;
 mod snapshot;
+mod style;
 mod theme;
 mod timeline;
 mod update;
@@ -26,7 +28,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use model::{
-    Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, TrackView,
+    Activity, Effect, Focus, Message, Mode, Model, Pending, Snapshot, SolutionView, Style,
+    TrackView,
 };
 pub use snapshot::snapshot;
 pub use timeline::{Timeline, timeline_of};
@@ -45,6 +48,8 @@ use pacer::FramePacer;
 pub struct WatchOptions {
     /// Poll for changes instead of waiting for file events.
     pub poll: bool,
+    /// No clippy after a pass (slow machines); a strict stage still runs it for its verdict.
+    pub no_clippy: bool,
 }
 
 /// Why the screen cannot open.
@@ -103,6 +108,8 @@ struct App {
     tx: mpsc::UnboundedSender<Message>,
     rx: mpsc::UnboundedReceiver<Message>,
     run: Option<CancellationToken>,
+    /// The style check (clippy, rustfmt) in flight: the next run cancels it.
+    style: Option<CancellationToken>,
     /// The task of the run in flight (and of cancelled ones still killing their processes):
     /// quitting waits for them, so nothing a run started outlives the screen.
     run_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -114,7 +121,8 @@ struct App {
 impl App {
     fn new(session: Session, options: WatchOptions, no_color: bool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let model = Model::new(WatchKind::Events, no_color);
+        let mut model = Model::new(WatchKind::Events, no_color);
+        model.clippy = !options.no_clippy;
         Self {
             session,
             options,
@@ -122,6 +130,7 @@ impl App {
             tx,
             rx,
             run: None,
+            style: None,
             run_tasks: Vec::new(),
             watcher: None,
             signalled: Arc::new(AtomicU8::new(0)),
@@ -134,8 +143,8 @@ impl App {
     /// halfway, is what leaves nothing running after the screen closes.
     async fn run(mut self, terminal: DefaultTerminal) -> anyhow::Result<()> {
         let result = self.event_loop(terminal).await;
-        if let Some(run) = self.run.take() {
-            run.cancel();
+        for token in [self.run.take(), self.style.take()].into_iter().flatten() {
+            token.cancel();
         }
         for task in self.run_tasks.drain(..) {
             let _ = task.await;
@@ -156,10 +165,17 @@ impl App {
         // costs a flush to disk, and the learner should not wait for it to see the verdict.
         let mut after_draw: Vec<Effect> = Vec::new();
         let mut frames = FramePacer::new();
+        let mut style_traced = false;
         loop {
             if frames.draw_now() {
                 terminal.draw(|frame| view(&self.model, frame))?;
                 frames.drawn();
+                let style_checked = matches!(self.model.style, Style::Checked { .. });
+                if style_checked && !style_traced {
+                    // The first frame that shows what clippy found.
+                    crate::trace::mark(crate::trace::Phase::StyleShown);
+                }
+                style_traced = style_checked;
                 if !after_draw.is_empty() {
                     // A verdict waits to be recorded: this frame is the one that shows it.
                     crate::trace::mark(crate::trace::Phase::FrameDrawn);
@@ -209,12 +225,21 @@ impl App {
             Effect::StartRun { id } => self.start_run(id),
             Effect::Record { outcome } => {
                 let at = self.working();
+                let mut outcome = *outcome;
+                // A strict stage whose tests pass has not passed until clippy is clean: the run
+                // counts, the pass waits for the style check (see `RecordStyle`).
+                if self.session.stage(at).strict && outcome.verdict == runner::Verdict::Passed {
+                    outcome.verdict = runner::Verdict::Failed;
+                }
                 if let Err(err) = self.session.record_run(at, &outcome) {
                     self.notice(error_chain(&err));
                 }
                 crate::trace::mark(crate::trace::Phase::Recorded);
                 self.send_snapshot();
             }
+            Effect::CheckStyle { id } => self.check_style(id),
+            Effect::RecordStyle { report, fmt_clean } => self.record_style(&report, fmt_clean),
+            Effect::Format => self.format(),
             Effect::AskHint { stuck } => {
                 let answer = self.session.hint(self.working(), stuck);
                 let _ = self.tx.send(Message::Hint(answer));
@@ -289,9 +314,10 @@ impl App {
         let _ = self.tx.send(Message::Notice(text));
     }
 
-    /// Cancels the run in flight (its whole process group) and starts run `id`.
+    /// Cancels the run in flight and the style check (their whole process groups) and starts
+    /// run `id`.
     fn start_run(&mut self, id: u64) {
-        if let Some(old) = self.run.take() {
+        for old in [self.run.take(), self.style.take()].into_iter().flatten() {
             old.cancel();
         }
         if self.watcher.as_ref().is_some_and(watch::Watcher::is_stale) {

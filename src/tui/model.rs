@@ -6,7 +6,7 @@ use crossterm::event::KeyEvent;
 
 use crate::course::StageRef;
 use crate::progress::StageStatus;
-use crate::runner::{RunEvent, RunOutcome};
+use crate::runner::{ClippyReport, RunEvent, RunOutcome};
 use crate::session::HintAnswer;
 use crate::watch::WatchKind;
 
@@ -30,8 +30,12 @@ pub struct Snapshot {
     /// The rungs of the current ladder shown so far, and what they are about.
     pub hints: Vec<String>,
     pub hints_about: String,
+    /// Whether the shown rungs are a clippy lint's ladder (asked after a pass).
+    pub hints_lint: bool,
     /// The file the learner edits, as shown (e.g. `exercises/kv_store/src/lib.rs`).
     pub lib_path: String,
+    /// Whether the working stage is strict: it passes only when clippy is clean too.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +69,20 @@ pub enum Activity {
     },
     /// Another cargo holds the build lock.
     WaitingForLock,
+}
+
+/// What the style checks after a pass (clippy, then rustfmt) said of the verdict on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Style {
+    /// Not run for this verdict: it is not a pass, or clippy is off (`--no-clippy`).
+    Unchecked,
+    /// clippy runs, in the background: the verdict is already on screen.
+    Checking,
+    Checked {
+        report: Box<ClippyReport>,
+        /// `Some(false)`: rustfmt would format the crate differently.
+        fmt_clean: Option<bool>,
+    },
 }
 
 /// Which overlay, if any, is open.
@@ -138,6 +156,10 @@ pub struct Model {
     pub show_passing: bool,
     /// Whether the learner closed the hint panel (`c`); the next hint opens it again.
     pub hints_closed: bool,
+    /// Whether clippy runs after a pass (off with `--no-clippy`; a strict stage runs it anyway,
+    /// its verdict needs it).
+    pub clippy: bool,
+    pub style: Style,
 }
 
 /// Everything that can happen.
@@ -159,6 +181,12 @@ pub enum Message {
     RunFinished {
         id: u64,
         outcome: Box<RunOutcome>,
+    },
+    /// clippy and rustfmt finished for run `id` (a cancelled check sends nothing).
+    StyleChecked {
+        id: u64,
+        report: Box<ClippyReport>,
+        fmt_clean: Option<bool>,
     },
     /// The run could not happen at all (cargo missing...).
     RunFailed {
@@ -188,6 +216,19 @@ pub enum Effect {
     Record {
         outcome: Box<RunOutcome>,
     },
+    /// Run clippy and rustfmt's check on the crate of run `id`, which passed, in the background
+    /// (cancelled by the next run).
+    CheckStyle {
+        id: u64,
+    },
+    /// Record what they found (progress, the facts hints need), settle a strict stage, and ask
+    /// the first lint's question.
+    RecordStyle {
+        report: Box<ClippyReport>,
+        fmt_clean: Option<bool>,
+    },
+    /// Format the learner's sources with rustfmt (`f`); the save it makes starts a run.
+    Format,
     /// Ask the hint engine (stuck: open the next rung without a new attempt).
     AskHint {
         stuck: bool,
@@ -229,12 +270,16 @@ impl Model {
             size: (0, 0),
             show_passing: false,
             hints_closed: false,
+            clippy: true,
+            style: Style::Unchecked,
         }
     }
 
     pub(super) fn start_run(&mut self) -> Effect {
         self.run_id += 1;
         self.running = true;
+        // What clippy said was about the code before this save.
+        self.style = Style::Unchecked;
         self.activity = Activity::Building {
             done: 0,
             total: None,

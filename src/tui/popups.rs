@@ -45,7 +45,7 @@ pub(super) fn draw_help(theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let keys = [
         (
             "h",
-            "a question about your latest failure (the next one opens after you try something)",
+            "a question about your latest failure, or after a pass about clippy's first lint (the next one opens after you try something)",
         ),
         (
             "H",
@@ -59,6 +59,10 @@ pub(super) fn draw_help(theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             "the reference solution of the stage you passed last; `a` there adopts it",
         ),
         ("e", "open the crate in $VISUAL or $EDITOR"),
+        (
+            "f",
+            "format your code with rustfmt (your sources, not the stage tests); the save reruns",
+        ),
         ("b", "the brief over the whole screen"),
         ("p", "list the passing tests too (or only count them)"),
         (

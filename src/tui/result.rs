@@ -99,7 +99,13 @@ pub(super) fn result_text(model: &Model, theme: &Theme, width: u16) -> Text<'sta
     };
     lines.push(Line::from(Span::styled(summary, style)));
     lines.push(Line::default());
-    if outcome.verdict == Verdict::Passed && model.snapshot.passed {
+    if outcome.verdict == Verdict::Passed {
+        lines.extend(super::style::style_lines(model, theme));
+    }
+    if outcome.verdict == Verdict::Passed
+        && model.snapshot.passed
+        && !super::style::strict_pending(model)
+    {
         lines.push(Line::from(Span::styled(
             "Stage passed! Before you move on, think about what you built:",
             theme.pass,

@@ -45,11 +45,13 @@ pub fn snapshot(session: &Session, previous: Option<&Snapshot>) -> Snapshot {
         edited_tests: session.edited_tests(at),
         solution: solution_view(session, at, passed, previous),
         hints: hint.ladder.rungs[..hint.shown_before.min(hint.ladder.rungs.len())].to_vec(),
+        hints_lint: matches!(hint.ladder.key, crate::hints::LadderKey::Lint(_)),
         hints_about: hint.ladder.about,
         lib_path: course
             .display_path(&course.crate_dir(track).join("src/lib.rs"))
             .display()
             .to_string(),
+        strict: stage.strict,
     }
 }
 

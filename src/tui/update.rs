@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::markdown;
-use super::model::{Activity, Effect, Focus, Message, Mode, Model, Pending};
+use super::model::{Activity, Effect, Focus, Message, Mode, Model, Pending, Style};
 use super::theme::Theme;
 use super::view::{overlay_limit, scroll_limits};
 use crate::course::StageRef;
@@ -50,9 +50,30 @@ pub fn update(model: &mut Model, message: Message) -> Vec<Effect> {
             if outcome.verdict == Verdict::Cancelled {
                 return Vec::new();
             }
+            let passed = outcome.verdict == Verdict::Passed;
             model.outcome = Some((*outcome).clone());
-            vec![Effect::Record { outcome }]
+            let mut effects = vec![Effect::Record { outcome }];
+            // After a pass, clippy: in the background, the verdict is on screen first. A strict
+            // stage needs it for its verdict, `--no-clippy` or not.
+            if passed && (model.clippy || model.snapshot.strict) {
+                model.style = Style::Checking;
+                effects.push(Effect::CheckStyle { id });
+            }
+            effects
         }
+        Message::StyleChecked {
+            id,
+            report,
+            fmt_clean,
+        } if id == model.run_id && !model.running => {
+            model.style = Style::Checked {
+                report: report.clone(),
+                fmt_clean,
+            };
+            vec![Effect::RecordStyle { report, fmt_clean }]
+        }
+        // A check of code that a save has replaced since: its lints are about old code.
+        Message::StyleChecked { .. } => Vec::new(),
         Message::RunFailed { id, error } if id == model.run_id => {
             model.running = false;
             model.activity = Activity::Idle;
@@ -242,6 +263,10 @@ fn on_main_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyCode::Char('e') => vec![Effect::OpenEditor],
+        KeyCode::Char('f') => {
+            model.notice = Some("Formatting your code with rustfmt...".to_owned());
+            vec![Effect::Format]
+        }
         KeyCode::Char('b') => {
             model.mode = Mode::Detail {
                 title: format!(

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Gauge, Paragraph, Wrap};
 
 use super::markdown;
-use super::model::{Activity, Focus, Mode, Model};
+use super::model::{Activity, Focus, Mode, Model, Style};
 use super::popups::{draw_confirm, draw_help, draw_list, draw_solution, draw_timeline, popup};
 use super::result::result_text;
 use super::theme::Theme;
@@ -24,10 +24,16 @@ struct Areas {
     footer: Rect,
 }
 
-/// Whether the hint panel shows: there are rungs, the learner has not closed it, and the stage
-/// has not just passed (the questions were about a failure that is gone).
+/// Whether the hint panel shows: there are rungs, the learner has not closed it, and they are
+/// about what is on screen: a failure's, unless the stage has just passed (the failure is gone);
+/// a lint's, while the verdict on screen has its lints (not after a save changed the code).
 fn hints_shown(model: &Model) -> bool {
-    !model.snapshot.hints.is_empty() && !model.hints_closed && !model.passed()
+    let current = if model.snapshot.hints_lint {
+        matches!(&model.style, Style::Checked { report, .. } if !report.lints.is_empty())
+    } else {
+        !model.passed()
+    };
+    !model.snapshot.hints.is_empty() && !model.hints_closed && current
 }
 
 /// The main screen's layout, or `None` when the terminal is too small for it.
@@ -381,6 +387,8 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
     let keys: &[(&str, &str)] = match &model.mode {
         Mode::Main if model.passed() => &[
             ("n", "next stage"),
+            ("h", "question"),
+            ("f", "format"),
             ("l", "list"),
             ("s", "solution"),
             ("?", "help"),
@@ -390,6 +398,7 @@ fn draw_footer(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
             ("h", "hint"),
             ("r", "run"),
             ("e", "edit"),
+            ("f", "format"),
             ("b", "brief"),
             ("tab", "pane"),
             ("l", "list"),

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
+pub mod pty;
+
 /// The fixture course `name` (under tests/fixtures), copied into a fresh folder.
 pub fn course(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

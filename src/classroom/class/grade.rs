@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::results::{CellStatus, GradedTest, SelfReported, StageGrade};
+use crate::classroom::report::StageReport;
 use crate::classroom::{
     GradeError, Grader, Reference, StageStatus, VerifyOptions, VerifyReport, parse_report,
     strip_ansi, verify,
@@ -188,43 +189,17 @@ fn cut(text: &str) -> String {
 /// else a committed `.katas/state.toml`. Self-reported: it is shown as such and never graded.
 pub fn self_reported(submission_dir: &Path, reference: &Course) -> Option<Vec<SelfReported>> {
     let handed_in = submission_dir.join(SELF_REPORT_FILE);
-    let stages: Vec<(String, String, u32, u32, u32)> = if handed_in.is_file() {
+    let stages: Vec<StageReport> = if handed_in.is_file() {
         let text = fs::read_to_string(&handed_in).ok()?;
-        let report = parse_report(&text).ok()?;
-        report
-            .stages
-            .iter()
-            .map(|s| {
-                (
-                    s.track.clone(),
-                    s.stage.clone(),
-                    s.attempts,
-                    s.hint_rungs,
-                    s.nudges,
-                )
-            })
-            .collect()
+        parse_report(&text).ok()?.stages
     } else {
         let store = ProgressStore::in_state_dir(&submission_dir.join(".katas"));
         if !store.path().is_file() {
             return None;
         }
         let progress = store.load().ok()?;
-        let report =
-            crate::classroom::learner_report(reference, &progress, "", jiff::Timestamp::UNIX_EPOCH);
-        report
+        crate::classroom::learner_report(reference, &progress, "", jiff::Timestamp::UNIX_EPOCH)
             .stages
-            .iter()
-            .map(|s| {
-                (
-                    s.track.clone(),
-                    s.stage.clone(),
-                    s.attempts,
-                    s.hint_rungs,
-                    s.nudges,
-                )
-            })
-            .collect()
     };
     // Only the reference's stages, in its order; a stage the file lacks is untouched.
     let mut out = Vec::new();
@@ -232,14 +207,15 @@ pub fn self_reported(submission_dir: &Path, reference: &Course) -> Option<Vec<Se
         for stage in &track.stages {
             let found = stages
                 .iter()
-                .find(|(t, s, ..)| *t == track.id && *s == stage.id);
-            let (attempts, hint_rungs, nudges) = found.map_or((0, 0, 0), |f| (f.2, f.3, f.4));
+                .find(|s| s.track == track.id && s.stage == stage.id);
             out.push(SelfReported {
                 track: track.id.clone(),
                 stage: stage.id.clone(),
-                attempts,
-                hint_rungs,
-                nudges,
+                attempts: found.map_or(0, |f| f.attempts),
+                hint_rungs: found.map_or(0, |f| f.hint_rungs),
+                nudges: found.map_or(0, |f| f.nudges),
+                lints_met: found.map(|f| f.lints_met.clone()).unwrap_or_default(),
+                lints_fixed: found.map(|f| f.lints_fixed.clone()).unwrap_or_default(),
             });
         }
     }

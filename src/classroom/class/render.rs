@@ -119,6 +119,22 @@ pub fn markdown(grades: &ClassGrades) -> String {
             s.median_attempts.map(number).unwrap_or_else(|| "-".into())
         ));
     }
+    out.push_str("\n## The idioms clippy questioned most (self-reported)\n\n");
+    let reported: Vec<&Vec<_>> = grades
+        .learners
+        .iter()
+        .filter_map(|l| l.self_reported.as_ref())
+        .collect();
+    let struggles = crate::classroom::merge::lints::struggles_of(reported.iter().map(|stages| {
+        stages
+            .iter()
+            .map(|s| (s.lints_met.as_slice(), s.lints_fixed.as_slice()))
+    }));
+    out.push_str(&crate::classroom::merge::lints::render(
+        &struggles,
+        reported.len(),
+        "",
+    ));
     let problems: Vec<&LearnerGrades> = grades
         .learners
         .iter()

@@ -193,6 +193,11 @@ pub struct SelfReported {
     pub attempts: u32,
     pub hint_rungs: u32,
     pub nudges: u32,
+    /// The catalog's clippy lints met on the stage, and of those the ones fixed since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_met: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lints_fixed: Vec<String>,
 }
 
 /// Why shards cannot be merged.

@@ -14,21 +14,25 @@ impl ClassReport {
             TableFormat::Json => serde_json::to_string_pretty(self)? + "\n",
             TableFormat::Csv => self.table(false).csv(),
             TableFormat::Text => format!(
-                "{}: {}, {}. {legend}\n\n{}\nWhere the class needed most help:\n{}",
+                "{}: {}, {}. {legend}\n\n{}\nWhere the class needed most help:\n{}\n\
+                 The idioms clippy questioned most (after passes):\n{}",
                 self.course,
                 table::plural(n as u64, "learner"),
                 table::plural(self.stages.len() as u64, "stage"),
                 self.table(true).text(),
-                self.help_list("  ")
+                self.help_list("  "),
+                super::lints::render(&self.lints, n, "  ")
             ),
             TableFormat::Markdown => format!(
                 "# {}: class report\n\n{}, {}. {legend}.\n\n{}\n\
-                 ## Where the class needed most help\n\n{}",
+                 ## Where the class needed most help\n\n{}\n\
+                 ## The idioms clippy questioned most\n\n{}",
                 self.course,
                 table::plural(n as u64, "learner"),
                 table::plural(self.stages.len() as u64, "stage"),
                 self.table(true).markdown(),
-                self.help_list("")
+                self.help_list(""),
+                super::lints::render(&self.lints, n, "")
             ),
         })
     }

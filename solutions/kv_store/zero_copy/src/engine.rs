@@ -55,20 +55,6 @@ impl KvsEngine for KvStore {
     }
 }
 
-impl KvsEngine for LogStore {
-    fn set(&mut self, key: String, value: String) -> Result<()> {
-        LogStore::set(self, key, value)
-    }
-
-    fn get(&self, key: &str) -> Result<Option<String>> {
-        LogStore::get(self, key)
-    }
-
-    fn remove(&mut self, key: &str) -> Result<Option<String>> {
-        LogStore::remove(self, key)
-    }
-}
-
 /// A boxed engine is an engine: code generic over `E: KvsEngine` also accepts a
 /// `Box<dyn KvsEngine>` chosen at run time.
 impl<E: KvsEngine + ?Sized> KvsEngine for Box<E> {

@@ -27,6 +27,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::engine::KvsEngine;
 use crate::error::{KvError, Result};
 use crate::fsutil;
 use crate::options::{Options, SyncPolicy};
@@ -126,21 +127,11 @@ impl LogStore {
     }
 
     /// Stores `value` under `key`.
+    ///
+    /// The work is [`KvsEngine::set`]'s, whose owned arguments every engine shares: the
+    /// in-memory engine keeps the value, this one only writes it to the log and drops it.
     pub fn set(&mut self, key: String, value: String) -> Result<()> {
-        let shared = &*self.shared;
-        let mut writer = lock(&shared.writer);
-        shared.compact_if_needed(&mut writer)?;
-        let pos = shared.append(
-            &mut writer,
-            Record::Set {
-                key: &key,
-                value: &value,
-            },
-        )?;
-        if let Some(old) = write(&shared.index).keydir.insert(key, pos) {
-            writer.stale_bytes += old.len as u64;
-        }
-        Ok(())
+        KvsEngine::set(self, key, value)
     }
 
     /// Returns the value stored under `key`, read from the log, or `None`.
@@ -181,6 +172,34 @@ impl LogStore {
         let shared = &*self.shared;
         let mut writer = lock(&shared.writer);
         shared.compact(&mut writer)
+    }
+}
+
+/// The log as an engine: the body of `set` is here, under the trait's signature.
+impl KvsEngine for LogStore {
+    fn set(&mut self, key: String, value: String) -> Result<()> {
+        let shared = &*self.shared;
+        let mut writer = lock(&shared.writer);
+        shared.compact_if_needed(&mut writer)?;
+        let pos = shared.append(
+            &mut writer,
+            Record::Set {
+                key: &key,
+                value: &value,
+            },
+        )?;
+        if let Some(old) = write(&shared.index).keydir.insert(key, pos) {
+            writer.stale_bytes += old.len as u64;
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        LogStore::get(self, key)
+    }
+
+    fn remove(&mut self, key: &str) -> Result<Option<String>> {
+        LogStore::remove(self, key)
     }
 }
 

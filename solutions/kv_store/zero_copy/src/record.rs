@@ -130,7 +130,9 @@ fn decode_body(header: &Header, body: &[u8]) -> Result<OwnedRecord, String> {
     }
     let (key, value) = body.split_at(header.key_len);
     let text = |bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "the record holds invalid UTF-8".to_owned())
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|err| format!("the record holds invalid UTF-8: {err}"))
     };
     let key = text(key)?;
     Ok(match header.value_len {

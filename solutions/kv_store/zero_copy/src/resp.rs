@@ -105,19 +105,23 @@ where
     let text = String::from_utf8_lossy(&line);
     let text = text.trim_end_matches(['\r', '\n']);
     let unexpected = || ReplyError::Unexpected(text.to_owned());
+    // A number that does not parse: the reply, and what the parser said of it.
+    let bad_number =
+        |err: std::num::ParseIntError| ReplyError::Unexpected(format!("{text} ({err})"));
     let (kind, rest) = text.split_at_checked(1).ok_or_else(unexpected)?;
     Ok(match kind {
         "+" if rest == "OK" => Ok(Reply::Ok),
         "-" => Err(rest.to_owned()),
-        ":" => Ok(Reply::Deleted(rest.parse().map_err(|_| unexpected())?)),
+        ":" => Ok(Reply::Deleted(rest.parse().map_err(bad_number)?)),
         "$" if rest == "-1" => Ok(Reply::Nil),
         "$" => {
-            let len: usize = rest.parse().map_err(|_| unexpected())?;
+            let len: usize = rest.parse().map_err(bad_number)?;
             let mut bytes = vec![0; len + 2];
             reader.read_exact(&mut bytes).await?;
             bytes.truncate(len);
-            let value = String::from_utf8(bytes)
-                .map_err(|_| ReplyError::Unexpected("a value that is not UTF-8".to_owned()))?;
+            let value = String::from_utf8(bytes).map_err(|err| {
+                ReplyError::Unexpected(format!("a value that is not UTF-8: {err}"))
+            })?;
             Ok(Reply::Value(value))
         }
         _ => return Err(unexpected()),

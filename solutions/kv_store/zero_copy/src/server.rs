@@ -267,5 +267,5 @@ fn parse_request(frame: frame::Frame<'_>) -> std::result::Result<Request, String
 fn owned(arg: &[u8]) -> std::result::Result<String, String> {
     std::str::from_utf8(arg)
         .map(str::to_owned)
-        .map_err(|_| "keys and values must be valid UTF-8".to_owned())
+        .map_err(|err| format!("keys and values must be valid UTF-8: {err}"))
 }
