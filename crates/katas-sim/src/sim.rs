@@ -208,7 +208,7 @@ impl<N: Node> Sim<N> {
         let slots = (0..n as u64)
             .map(|i| {
                 let mut clock_rng = Rng::stream(seed, &[STREAM_CLOCK, i]);
-                let clock = if drift == 0 {
+                let drawn = if drift == 0 {
                     Clock {
                         rate_ppm: Clock::PERFECT,
                         offset: 0,
@@ -219,6 +219,16 @@ impl<N: Node> Sim<N> {
                         offset: clock_rng.range(0..1_000_000),
                     }
                 };
+                // A clock the test placed wins; the draw above still happens, so placing one
+                // node's clock changes no other node's.
+                let clock = config
+                    .clocks
+                    .iter()
+                    .find(|c| u64::from(c.node.0) == i)
+                    .map_or(drawn, |c| Clock {
+                        rate_ppm: c.rate_ppm,
+                        offset: c.offset,
+                    });
                 Slot {
                     node: None,
                     incarnation: 0,
@@ -256,6 +266,10 @@ impl<N: Node> Sim<N> {
             next_msg: 0,
             failure: None,
         };
+        if let Some(problem) = sim.misplaced_clock() {
+            sim.failure = Some(sim.fail("the configuration is valid", problem));
+            return sim;
+        }
         for id in ids {
             sim.boot(id);
             if sim.failure.is_some() {
@@ -263,6 +277,29 @@ impl<N: Node> Sim<N> {
             }
         }
         sim
+    }
+
+    /// What is wrong with the clocks the test placed ([`Config::node_clock`]), if anything.
+    fn misplaced_clock(&self) -> Option<String> {
+        let nodes = self.ids.len();
+        self.config.clocks.iter().find_map(|c| {
+            if c.node.index() >= nodes {
+                Some(format!(
+                    "Config::node_clock places a clock on {}, but the cluster has {nodes} nodes \
+                     (n0 .. n{}): place it on one of them",
+                    c.node,
+                    nodes.saturating_sub(1)
+                ))
+            } else if c.rate_ppm == 0 {
+                Some(format!(
+                    "Config::node_clock gives {} a rate of 0 ppm, a clock that never moves: use \
+                     1_000_000 for a clock that keeps time, 900_000 for one 10% slow",
+                    c.node
+                ))
+            } else {
+                None
+            }
+        })
     }
 
     // ----- observing -------------------------------------------------------------------------
@@ -275,6 +312,12 @@ impl<N: Node> Sim<N> {
     /// The simulation's time (true time; nodes may see drifted clocks).
     pub fn now(&self) -> Tick {
         self.now
+    }
+
+    /// What `id`'s clock reads now (what [`crate::Context::now`] would tell it), or `None` for a
+    /// node outside the cluster. With drift, it differs from [`Sim::now`].
+    pub fn local_time(&self, id: NodeId) -> Option<Tick> {
+        self.slots.get(id.index()).map(|s| s.clock.local(self.now))
     }
 
     /// The nodes of the cluster.
