@@ -191,6 +191,12 @@ pub enum Fault {
     /// ticks more than the network's delay (a slow, congested or far-away link). `extra` 0 ends
     /// it; so does [`Fault::Heal`].
     Slow(Vec<(NodeId, NodeId)>, Tick),
+    /// From now on the node's clock runs at this rate, in parts per million of true time
+    /// (`900_000` is 10% slow); its reading goes on from where it is, without a jump, and its
+    /// timers fire when the clock reaches their due reading at the new rate. A scripted test
+    /// uses it once the roles are known: to slow down the clock of the node that became leader.
+    /// [`Fault::Heal`] does not undo it. A rate of 0 makes the run fail.
+    Clock(NodeId, u64),
     /// Ends every partition, every cut, blocked and slow link, and every hold (held messages
     /// leave now).
     Heal,

@@ -73,7 +73,8 @@
 //! keep a link's messages back and [`Fault::Release`] them later in one burst, [`Fault::Slow`]
 //! links, crashes and restarts, and [`Sim::resend`] for a client that retries a request with the
 //! same id. Clocks can be placed too: [`Config::node_clock`] gives one node a clock of a chosen
-//! rate and offset (a leader 10% slow among followers 10% fast), instead of a random drift. The
+//! rate and offset instead of a random drift, and [`Fault::Clock`] changes a node's rate
+//! mid-run (slow down whichever node became leader). The
 //! replication course scripts Raft's figure 8 this way, a vote given twice around a restart, a
 //! lease dated from an acknowledgement, a lease that forgets drift, and a retried request applied
 //! twice.

@@ -875,3 +875,46 @@ fn a_clock_placed_outside_the_cluster_or_stopped_fails_the_run_saying_so() {
         "no node starts in an invalid world"
     );
 }
+
+#[test]
+fn a_clock_fault_changes_the_rate_from_now_without_a_jump_and_moves_pending_timers() {
+    let mut sim = Sim::<Probe>::new(3, Config::new(2));
+    sim.request(n(0), Cmd::Timer(1_000));
+    sim.request(n(1), Cmd::Timer(1_000));
+    sim.run_until(500).unwrap();
+    let before = sim.local_time(n(0)).unwrap();
+    sim.apply(Fault::Clock(n(0), 500_000));
+    assert_eq!(
+        sim.local_time(n(0)),
+        Some(before),
+        "the reading must not jump"
+    );
+    sim.run_until(1_100).unwrap();
+    assert!(sim.node(n(1)).unwrap().fired.len() == 1, "n1 keeps time");
+    assert!(
+        sim.node(n(0)).unwrap().fired.is_empty(),
+        "n0's timer is due 500 local ticks after the change: 1000 true ticks at half speed"
+    );
+    assert_eq!(sim.local_time(n(0)), Some(before + 300));
+    sim.run_until(1_520).unwrap();
+    let fired = &sim.node(n(0)).unwrap().fired;
+    assert_eq!(fired.len(), 1, "n0's timer fires by tick 1520");
+    assert!(
+        fired[0] >= 1_000,
+        "it fired when n0's clock read {}",
+        fired[0]
+    );
+    // Faster again: the reading still goes on from where it was.
+    let before = sim.local_time(n(0)).unwrap();
+    sim.apply(Fault::Clock(n(0), 1_100_000));
+    sim.run_for(100).unwrap();
+    assert_eq!(sim.local_time(n(0)), Some(before + 110));
+}
+
+#[test]
+fn a_clock_fault_with_a_stopped_clock_fails_the_run_saying_so() {
+    let mut sim = Sim::<Probe>::new(3, Config::new(2));
+    sim.schedule(10, Fault::Clock(n(1), 0));
+    let failure = sim.run_until(20).unwrap_err().to_string();
+    assert!(failure.contains("rate of 0"), "{failure}");
+}
