@@ -382,6 +382,13 @@ impl<N: Node> Sim<N> {
         self.held.values().map(Vec::len).sum()
     }
 
+    /// How many messages the held link `from → to` is holding: a scripted test holding a link
+    /// to a node it has cut off sees each message the sender sends there (a leader's heartbeat,
+    /// say) the moment it is sent.
+    pub fn held_on(&self, from: NodeId, to: NodeId) -> usize {
+        self.held.get(&(from, to)).map_or(0, Vec::len)
+    }
+
     /// Every client operation so far.
     pub fn history(&self) -> &History<N::Request, N::Response> {
         &self.history

@@ -658,6 +658,8 @@ fn held_messages_wait_and_leave_in_order_when_released() {
         "held messages are not delivered"
     );
     assert_eq!(sim.held(), 5);
+    assert_eq!(sim.held_on(n(0), n(1)), 5);
+    assert_eq!(sim.held_on(n(1), n(0)), 0, "a hold is one way");
     assert_eq!(received(&sim, n(2)).len(), 2, "other links are not held");
     let released_at = sim.now();
     sim.apply(Fault::Release(vec![(n(0), n(1))]));
