@@ -513,3 +513,47 @@ fn a_follower_drops_its_conflicting_suffix() {
         check_converged(&mut sim, 1_000)
     });
 }
+
+#[test]
+fn a_follower_commits_no_further_than_what_the_leader_sent_it() {
+    // Scripted. All five nodes store 100 committed proposals of leader O's term. O and F are
+    // cut off together: O appends 200 more proposals, which reach F only and never commit. The
+    // other three elect L1, which commits 100 proposals of its own; L1 crashes and F joins the
+    // two left, who elect one of them. Its log ends with L1's term, F's with O's, so its first
+    // AppendEntries is refused, and it backs up towards F's first entry of O's term: maybe to
+    // the start of the log, and then its next AppendEntries carries only the first entries,
+    // which F already has, with a commit index far beyond them. Past those entries, F's log
+    // still holds O's uncommitted proposals: F may commit only up to the last entry that
+    // AppendEntries carried (Raft: min(leaderCommit, index of last new entry)).
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        watch_safety(&mut sim);
+        let o = wait_for_leader(&mut sim, 1_000)?;
+        for v in 1..=100 {
+            sim.request(o, RaftRequest::Propose(v));
+        }
+        sim.run_for(300)?;
+        let f = all_but(&sim, &[o])[0];
+        let rest = all_but(&sim, &[o, f]);
+        sim.apply(Fault::Partition(vec![vec![o, f]]));
+        for v in 1_001..=1_200 {
+            sim.request(o, RaftRequest::Propose(v));
+        }
+        sim.run_for(200)?;
+        let old_term = sim.node(o).map_or(0, RaftNode::term);
+        let l1 = wait_for_leader_among(&mut sim, &rest, old_term, 1_500)?;
+        for v in 2_001..=2_100 {
+            sim.request(l1, RaftRequest::Propose(v));
+        }
+        sim.run_for(300)?;
+        let l1_term = sim.node(l1).map_or(0, RaftNode::term);
+        sim.crash(l1);
+        sim.apply(Fault::Partition(vec![vec![o]]));
+        let left = all_but(&sim, &[o, f, l1]);
+        wait_for_leader_among(&mut sim, &left, l1_term, 1_500)?;
+        sim.run_for(1_000)?;
+        sim.heal();
+        sim.restart(l1);
+        check_converged(&mut sim, 1_000)
+    });
+}
