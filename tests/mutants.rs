@@ -6,8 +6,10 @@
 
 mod common;
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::process::Stdio;
 
 use common::{course, output};
 use katas::exit_codes;
@@ -167,4 +169,86 @@ fn an_export_leaves_the_mutants_behind() {
         assert!(!stage.join(gone).exists(), "{gone} was exported");
     }
     assert!(fs::read_dir(dest.join("course/counter")).is_ok());
+}
+
+#[test]
+fn a_second_run_on_the_same_track_waits_for_the_first_and_then_proves_the_stage() {
+    let (_dir, root) = course_with_mutants();
+    // This test plays the first run: it holds the track's lock, as a running `dev mutants` does.
+    let lock_path = root.join(".katas/mutants/counter.lock");
+    fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let first = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    first.lock().unwrap();
+    let mut second = common::katas_std(&root)
+        .args(["dev", "mutants", "--stage", "counter/count"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(second.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
+    let waiting = loop {
+        let line = stderr
+            .next()
+            .unwrap_or_else(|| panic!("the second run ended without waiting: {before:?}"))
+            .unwrap();
+        if line.contains("waiting") {
+            break line;
+        }
+        before.push(line);
+    };
+    assert!(
+        waiting.contains(
+            "mutants counter/count: waiting for another `katas dev mutants` on track counter"
+        ),
+        "{waiting}"
+    );
+    assert!(waiting.contains("counter.lock"), "{waiting}");
+    assert!(
+        before.iter().all(|l| !l.contains("building")),
+        "nothing is built before the lock is taken: {before:?}"
+    );
+    // It waits for the lock before laying anything out, so while the lock is held here the
+    // scratch folder of the track cannot have been made.
+    assert!(
+        !root.join(".katas/mutants/counter").exists(),
+        "the second run used the scratch folder while the first held it"
+    );
+    drop(first);
+    let rest: Vec<String> = stderr.map(Result::unwrap).collect();
+    let mut stdout = String::new();
+    second
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = second.wait().unwrap();
+    // Once the lock is free, the run is the usual one, with the usual verdicts.
+    assert_eq!(
+        status.code(),
+        Some(i32::from(exit_codes::FAILED)),
+        "{stdout}{rest:?}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l == "mutants counter/count: [2/3] capped"),
+        "{rest:?}"
+    );
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("counter/count"))
+        .unwrap_or_else(|| panic!("no row for the stage:\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        ["counter/count", "2", "1", "capped", "0", "1/1"],
+        "{stdout}"
+    );
 }

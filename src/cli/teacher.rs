@@ -270,7 +270,15 @@ pub fn check(course: Course, args: &CheckArgs) -> anyhow::Result<u8> {
 
 /// A progress line on stderr, so a long mutants run shows where it is.
 fn print_progress(at: mutants::Progress<'_>) {
-    if at.position == 0 {
+    if let Some(lock) = at.waiting_for {
+        anstream::eprintln!(
+            "mutants {}/{}: waiting for another `katas dev mutants` on track {} to finish with its scratch folder (it holds {}); this run goes on when that one ends",
+            at.track,
+            at.stage,
+            at.track,
+            lock.display()
+        );
+    } else if at.position == 0 {
         anstream::eprintln!(
             "mutants {}/{}: building the reference ({} variants)",
             at.track,

@@ -5,15 +5,19 @@
 //! Speed matters (a course has a hundred variants or more): the variants of one track are built
 //! one after the other in ONE scratch crate folder (`.katas/mutants/<track>`) with ONE build
 //! folder (`.katas/target-mutants`), so dependencies stay built and each variant recompiles only
-//! the track's crate and its test binary. Only the stage's tests and earlier stages' run.
+//! the track's crate and its test binary. Only the stage's tests and earlier stages' run. A
+//! file lock per track (`.katas/mutants/<track>.lock`) keeps a second run on the same track out
+//! of the scratch folder until the first is done.
 
+mod lock;
 mod manifest;
 mod patch;
 mod report;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use lock::LockError;
 pub use manifest::{MANIFEST, PATCH_FOLDERS, StageVariants, Variant, VariantKind};
 pub use patch::PatchError;
 pub use report::to_text;
@@ -189,6 +193,9 @@ pub struct Progress<'a> {
     pub total: usize,
     /// The variant's name (`reference` for the warm-up).
     pub name: &'a str,
+    /// `Some(lock file)` while this run waits for another run on the same track to finish with
+    /// its scratch folder (the other process holds that file's lock); nothing is built yet.
+    pub waiting_for: Option<&'a Path>,
 }
 
 /// Proves the chosen stages, calling `progress` before each build and `on_stage` after each
@@ -216,6 +223,47 @@ pub async fn mutants(
 /// The scratch crate folder the variants of a track are built in, one after the other.
 pub fn scratch_dir(course: &Course, track: &Track) -> PathBuf {
     course.state_dir().join("mutants").join(&track.id)
+}
+
+/// The lock file that keeps one run at a time in a track's scratch folder: beside the folder,
+/// not in it, since laying out a variant empties the folder.
+pub fn lock_path(course: &Course, track: &Track) -> PathBuf {
+    course
+        .state_dir()
+        .join("mutants")
+        .join(format!("{}.lock", track.id))
+}
+
+/// Takes the track's lock; if another run holds it, reports the wait through `progress` and
+/// waits (on a blocking thread, so the runtime stays free).
+async fn lock_track(
+    course: &Course,
+    track: &Track,
+    stage: &str,
+    total: usize,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<lock::TrackLock, LockError> {
+    let path = lock_path(course, track);
+    match lock::try_lock(&path)? {
+        lock::Attempt::Taken(held) => Ok(held),
+        lock::Attempt::Busy(file) => {
+            progress(Progress {
+                track: &track.id,
+                stage,
+                position: 0,
+                total,
+                name: "reference",
+                waiting_for: Some(&path),
+            });
+            let waited = path.clone();
+            tokio::task::spawn_blocking(move || lock::wait(file, &waited))
+                .await
+                .map_err(|join| LockError {
+                    path,
+                    source: std::io::Error::other(join),
+                })?
+        }
+    }
 }
 
 /// The build folder of every variant: apart from the other scratch builds, so a `dev check`
@@ -253,12 +301,21 @@ pub async fn prove_stage(
     };
     result.has_manifest = true;
     let total = variants.variants.len();
+    // Held until the stage is proven: no other run lays its variants over ours meanwhile.
+    let _lock = match lock_track(course, track, &stage.id, total, progress).await {
+        Ok(held) => held,
+        Err(err) => {
+            result.problems.push(format!("{err}: {}", err.source));
+            return result;
+        }
+    };
     progress(Progress {
         track: &track.id,
         stage: &stage.id,
         position: 0,
         total,
         name: "reference",
+        waiting_for: None,
     });
     let reference_passes = match build_and_test(course, track, index, None).await {
         Ok(outcome) if outcome.verdict == Verdict::Passed => true,
@@ -284,6 +341,7 @@ pub async fn prove_stage(
                 position: i + 1,
                 total,
                 name: &variant.name,
+                waiting_for: None,
             });
             judge(course, track, index, variant).await
         } else {

@@ -513,3 +513,108 @@ fn a_follower_drops_its_conflicting_suffix() {
         check_converged(&mut sim, 1_000)
     });
 }
+
+#[test]
+fn a_follower_commits_no_further_than_what_the_leader_sent_it() {
+    // Scripted. All five nodes store 100 committed proposals of leader O's term. O and F are
+    // cut off together: O appends 200 more proposals, which reach F only and never commit. The
+    // other three elect L1, which commits 100 proposals of its own; L1 crashes and F joins the
+    // two left, who elect one of them. Its log ends with L1's term, F's with O's, so its first
+    // AppendEntries is refused, and it backs up towards F's first entry of O's term: maybe to
+    // the start of the log, and then its next AppendEntries carries only the first entries,
+    // which F already has, with a commit index far beyond them. Past those entries, F's log
+    // still holds O's uncommitted proposals: F may commit only up to the last entry that
+    // AppendEntries carried (Raft: min(leaderCommit, index of last new entry)).
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        watch_safety(&mut sim);
+        let o = wait_for_leader(&mut sim, 1_000)?;
+        for v in 1..=100 {
+            sim.request(o, RaftRequest::Propose(v));
+        }
+        sim.run_for(300)?;
+        let f = all_but(&sim, &[o])[0];
+        let rest = all_but(&sim, &[o, f]);
+        sim.apply(Fault::Partition(vec![vec![o, f]]));
+        for v in 1_001..=1_200 {
+            sim.request(o, RaftRequest::Propose(v));
+        }
+        sim.run_for(200)?;
+        let old_term = sim.node(o).map_or(0, RaftNode::term);
+        let l1 = wait_for_leader_among(&mut sim, &rest, old_term, 1_500)?;
+        for v in 2_001..=2_100 {
+            sim.request(l1, RaftRequest::Propose(v));
+        }
+        sim.run_for(300)?;
+        let l1_term = sim.node(l1).map_or(0, RaftNode::term);
+        sim.crash(l1);
+        sim.apply(Fault::Partition(vec![vec![o]]));
+        let left = all_but(&sim, &[o, f, l1]);
+        wait_for_leader_among(&mut sim, &left, l1_term, 1_500)?;
+        sim.run_for(1_000)?;
+        sim.heal();
+        sim.restart(l1);
+        check_converged(&mut sim, 1_000)
+    });
+}
+
+#[test]
+fn a_leader_ignores_acknowledgements_from_its_earlier_terms() {
+    // Scripted. Leader N of term 1 and follower X are cut off together; N appends 40 proposals,
+    // X stores them, and X's acknowledgements ("I store up to entry 41") are held back; then X
+    // crashes. The other three elect L, whose entries replace N's 40 when N rejoins: N's log is
+    // short again, but ends with an entry of L's only N has. L crashes; only N can win now. N
+    // leads term 3 and appends P, which reaches one follower, M2, but not M3. Then X's old
+    // acknowledgements arrive: they answer N's term-1 AppendEntries, about a log N no longer has.
+    // Counted, they make P look stored on N, M2 and X, a majority, and N commits P; then N and M2
+    // crash, and M3, L and X elect M3, which never had P, and replace it.
+    seeds(5).check(|seed| {
+        let mut sim = Sim::<RaftNode>::new(seed, Config::new(5));
+        watch_safety(&mut sim);
+        let n = wait_for_leader(&mut sim, 1_000)?;
+        sim.run_for(100)?;
+        let others = all_but(&sim, &[n]);
+        let x = others[0];
+        let ms = all_but(&sim, &[n, x]);
+        sim.apply(Fault::Hold(vec![(x, n)]));
+        sim.apply(Fault::Partition(vec![vec![n, x]]));
+        for v in 1..=40 {
+            sim.request(n, RaftRequest::Propose(v));
+        }
+        sim.run_for(100)?;
+        sim.crash(x);
+        let term_1 = sim.node(n).map_or(0, RaftNode::term);
+        let l = wait_for_leader_among(&mut sim, &ms, term_1, 1_500)?;
+        sim.run_for(50)?;
+        let (m2, m3) = {
+            let rest = all_but(&sim, &[n, x, l]);
+            (rest[0], rest[1])
+        };
+        // L's next entry reaches N only: N's log now ends with it, the others' do not.
+        sim.apply(Fault::Cut(vec![(l, m2), (l, m3)]));
+        sim.apply(Fault::Partition(Vec::new()));
+        sim.request(l, RaftRequest::Propose(500));
+        sim.run_for(50)?;
+        let term_2 = sim.node(l).map_or(0, RaftNode::term);
+        sim.crash(l);
+        wait_for_leader_among(&mut sim, &[n], term_2, 2_000)?;
+        sim.run_for(50)?;
+        sim.apply(Fault::Block(vec![(n, m3)]));
+        sim.request(n, RaftRequest::Propose(600));
+        sim.run_for(20)?;
+        sim.apply(Fault::Release(vec![(x, n)]));
+        sim.run_for(20)?;
+        sim.crash(n);
+        sim.crash(m2);
+        sim.heal();
+        sim.restart(l);
+        sim.restart(x);
+        let term_3 = sim.node(m3).map_or(0, RaftNode::term);
+        let leader = wait_for_leader_among(&mut sim, &[m3, l, x], term_3, 2_000)?;
+        sim.call(leader, RaftRequest::Propose(700), 300)?;
+        sim.run_for(100)?;
+        sim.restart(n);
+        sim.restart(m2);
+        check_converged(&mut sim, 1_000)
+    });
+}

@@ -73,8 +73,29 @@ pub struct Config {
     /// The largest clock drift, in parts per million: each node's clock runs at a rate drawn from
     /// `1 ± drift` and starts at its own offset. 0 (the default) means perfect clocks.
     pub clock_drift_ppm: u32,
+    /// Clocks placed by the test on given nodes ([`Config::node_clock`]): they replace the
+    /// random draw of [`Config::clock_drift_ppm`] for those nodes. Empty by default.
+    pub clocks: Vec<NodeClock>,
     /// The run stops with a failure after this many events (a node that floods the network).
     pub max_events: u64,
+}
+
+/// One node's clock, placed by a test rather than drawn at random: the node reads
+/// `offset + true_time * rate_ppm / 1_000_000` (rounded down) from [`crate::Context::now`], and its
+/// timers fire when that reading reaches their due time.
+///
+/// A scripted test uses it to build the schedule a clock bug needs, exactly: a leader whose clock
+/// runs slow by the largest drift a protocol claims to tolerate, next to followers whose clocks
+/// run fast by as much.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeClock {
+    /// The node whose clock this is.
+    pub node: NodeId,
+    /// The clock's rate in parts per million of true time: `1_000_000` keeps time, `900_000`
+    /// runs 10% slow, `1_100_000` 10% fast. Must be positive.
+    pub rate_ppm: u64,
+    /// What the clock reads at true time 0.
+    pub offset: Tick,
 }
 
 impl Config {
@@ -85,6 +106,7 @@ impl Config {
             net: Net::reliable(),
             client_net: Net::reliable(),
             clock_drift_ppm: 0,
+            clocks: Vec::new(),
             max_events: 5_000_000,
         }
     }
@@ -105,6 +127,32 @@ impl Config {
             clock_drift_ppm: ppm,
             ..self
         }
+    }
+
+    /// The same world with `node`'s clock placed: it runs at `rate_ppm` parts per million of true
+    /// time (`900_000` is 10% slow) and reads `offset` at tick 0, whatever
+    /// [`Config::clock_drift_ppm`] says; the other nodes keep the clocks they would have had
+    /// without it (each node's random clock comes from its own stream of the seed). Placing the
+    /// same node twice keeps the last. A node outside the cluster or a rate of 0 makes the run
+    /// fail at once, saying so.
+    ///
+    /// ```
+    /// use katas_sim::{Config, NodeId};
+    /// // n0 runs 10% slow, n1 and n2 10% fast, as far apart as a ±10% drift bound allows.
+    /// let config = Config::new(3)
+    ///     .node_clock(NodeId(0), 900_000, 0)
+    ///     .node_clock(NodeId(1), 1_100_000, 0)
+    ///     .node_clock(NodeId(2), 1_100_000, 5_000);
+    /// assert_eq!(config.clocks.len(), 3);
+    /// ```
+    pub fn node_clock(mut self, node: NodeId, rate_ppm: u64, offset: Tick) -> Self {
+        self.clocks.retain(|c| c.node != node);
+        self.clocks.push(NodeClock {
+            node,
+            rate_ppm,
+            offset,
+        });
+        self
     }
 }
 
@@ -143,6 +191,12 @@ pub enum Fault {
     /// ticks more than the network's delay (a slow, congested or far-away link). `extra` 0 ends
     /// it; so does [`Fault::Heal`].
     Slow(Vec<(NodeId, NodeId)>, Tick),
+    /// From now on the node's clock runs at this rate, in parts per million of true time
+    /// (`900_000` is 10% slow); its reading goes on from where it is, without a jump, and its
+    /// timers fire when the clock reaches their due reading at the new rate. A scripted test
+    /// uses it once the roles are known: to slow down the clock of the node that became leader.
+    /// [`Fault::Heal`] does not undo it. A rate of 0 makes the run fail.
+    Clock(NodeId, u64),
     /// Ends every partition, every cut, blocked and slow link, and every hold (held messages
     /// leave now).
     Heal,

@@ -72,8 +72,12 @@
 //! [`Fault::Partition`], [`Fault::Cut`] and one-way [`Fault::Block`] links, [`Fault::Hold`] to
 //! keep a link's messages back and [`Fault::Release`] them later in one burst, [`Fault::Slow`]
 //! links, crashes and restarts, and [`Sim::resend`] for a client that retries a request with the
-//! same id. The replication course scripts Raft's figure 8 this way, a vote given twice around a
-//! restart, a lease dated from an acknowledgement, and a retried request applied twice.
+//! same id. Clocks can be placed too: [`Config::node_clock`] gives one node a clock of a chosen
+//! rate and offset instead of a random drift, and [`Fault::Clock`] changes a node's rate
+//! mid-run (slow down whichever node became leader). The
+//! replication course scripts Raft's figure 8 this way, a vote given twice around a restart, a
+//! lease dated from an acknowledgement, a lease that forgets drift, and a retried request applied
+//! twice.
 //!
 //! ## What a failure looks like
 //!
@@ -104,7 +108,7 @@ mod trace;
 mod workload;
 
 pub use check::{Failure, Seeds, converged, seeds, within_budget};
-pub use config::{Config, Fault, Nemesis, Net};
+pub use config::{Config, Fault, Nemesis, Net, NodeClock};
 pub use history::{History, Op, Outcome};
 pub use lin::{LinOp, LinResult, Model};
 pub use node::{ClientId, Context, Node, NodeId, RequestId, Storage, Tick, TimerId};

@@ -62,6 +62,8 @@ enum Event<N: Node> {
         incarnation: u32,
         timer_id: TimerId,
         timer: N::Timer,
+        /// When it is due on the node's clock (to find its true time again if the rate changes).
+        due_local: Tick,
     },
     ClientWake(ClientId),
     ClientTimeout {
@@ -73,26 +75,38 @@ enum Event<N: Node> {
     NemesisStop,
 }
 
-/// A node's clock: `local = offset + true_time * rate / 1_000_000`.
+/// A node's clock: `local = offset + (true_time - since) * rate / 1_000_000`. `since` is 0 until
+/// a [`Fault::Clock`] changes the rate: the reading then goes on from where it was.
 #[derive(Clone, Copy, Debug)]
 struct Clock {
     rate_ppm: u64,
     offset: u64,
+    since: Tick,
 }
 
 impl Clock {
     const PERFECT: u64 = 1_000_000;
 
     fn local(self, t: Tick) -> Tick {
-        let scaled = u128::from(t) * u128::from(self.rate_ppm) / u128::from(Self::PERFECT);
+        let elapsed = u128::from(t.saturating_sub(self.since));
+        let scaled = elapsed * u128::from(self.rate_ppm) / u128::from(Self::PERFECT);
         self.offset + u64::try_from(scaled).unwrap_or(u64::MAX - self.offset)
     }
 
     /// The first true time at which the local clock reads at least `local`.
     fn true_time(self, local: Tick) -> Tick {
-        let since = u128::from(local.saturating_sub(self.offset));
-        let t = (since * u128::from(Self::PERFECT)).div_ceil(u128::from(self.rate_ppm.max(1)));
-        u64::try_from(t).unwrap_or(u64::MAX)
+        let ahead = u128::from(local.saturating_sub(self.offset));
+        let t = (ahead * u128::from(Self::PERFECT)).div_ceil(u128::from(self.rate_ppm.max(1)));
+        u64::try_from(t).map_or(u64::MAX, |t| t.saturating_add(self.since))
+    }
+
+    /// The same clock running at `rate_ppm` from true time `now` on, its reading continuous.
+    fn with_rate(self, now: Tick, rate_ppm: u64) -> Self {
+        Clock {
+            rate_ppm,
+            offset: self.local(now),
+            since: now,
+        }
     }
 }
 
@@ -208,17 +222,30 @@ impl<N: Node> Sim<N> {
         let slots = (0..n as u64)
             .map(|i| {
                 let mut clock_rng = Rng::stream(seed, &[STREAM_CLOCK, i]);
-                let clock = if drift == 0 {
+                let drawn = if drift == 0 {
                     Clock {
                         rate_ppm: Clock::PERFECT,
                         offset: 0,
+                        since: 0,
                     }
                 } else {
                     Clock {
                         rate_ppm: clock_rng.range(Clock::PERFECT - drift..=Clock::PERFECT + drift),
                         offset: clock_rng.range(0..1_000_000),
+                        since: 0,
                     }
                 };
+                // A clock the test placed wins; the draw above still happens, so placing one
+                // node's clock changes no other node's.
+                let clock = config
+                    .clocks
+                    .iter()
+                    .find(|c| u64::from(c.node.0) == i)
+                    .map_or(drawn, |c| Clock {
+                        rate_ppm: c.rate_ppm,
+                        offset: c.offset,
+                        since: 0,
+                    });
                 Slot {
                     node: None,
                     incarnation: 0,
@@ -256,6 +283,10 @@ impl<N: Node> Sim<N> {
             next_msg: 0,
             failure: None,
         };
+        if let Some(problem) = sim.misplaced_clock() {
+            sim.failure = Some(sim.fail("the configuration is valid", problem));
+            return sim;
+        }
         for id in ids {
             sim.boot(id);
             if sim.failure.is_some() {
@@ -263,6 +294,29 @@ impl<N: Node> Sim<N> {
             }
         }
         sim
+    }
+
+    /// What is wrong with the clocks the test placed ([`Config::node_clock`]), if anything.
+    fn misplaced_clock(&self) -> Option<String> {
+        let nodes = self.ids.len();
+        self.config.clocks.iter().find_map(|c| {
+            if c.node.index() >= nodes {
+                Some(format!(
+                    "Config::node_clock places a clock on {}, but the cluster has {nodes} nodes \
+                     (n0 .. n{}): place it on one of them",
+                    c.node,
+                    nodes.saturating_sub(1)
+                ))
+            } else if c.rate_ppm == 0 {
+                Some(format!(
+                    "Config::node_clock gives {} a rate of 0 ppm, a clock that never moves: use \
+                     1_000_000 for a clock that keeps time, 900_000 for one 10% slow",
+                    c.node
+                ))
+            } else {
+                None
+            }
+        })
     }
 
     // ----- observing -------------------------------------------------------------------------
@@ -275,6 +329,12 @@ impl<N: Node> Sim<N> {
     /// The simulation's time (true time; nodes may see drifted clocks).
     pub fn now(&self) -> Tick {
         self.now
+    }
+
+    /// What `id`'s clock reads now (what [`crate::Context::now`] would tell it), or `None` for a
+    /// node outside the cluster. With drift, it differs from [`Sim::now`].
+    pub fn local_time(&self, id: NodeId) -> Option<Tick> {
+        self.slots.get(id.index()).map(|s| s.clock.local(self.now))
     }
 
     /// The nodes of the cluster.
@@ -320,6 +380,13 @@ impl<N: Node> Sim<N> {
     /// How many messages the held links ([`Fault::Hold`]) are holding.
     pub fn held(&self) -> usize {
         self.held.values().map(Vec::len).sum()
+    }
+
+    /// How many messages the held link `from → to` is holding: a scripted test holding a link
+    /// to a node it has cut off sees each message the sender sends there (a leader's heartbeat,
+    /// say) the moment it is sent.
+    pub fn held_on(&self, from: NodeId, to: NodeId) -> usize {
+        self.held.get(&(from, to)).map_or(0, Vec::len)
     }
 
     /// Every client operation so far.
@@ -618,6 +685,7 @@ impl<N: Node> Sim<N> {
                 incarnation,
                 timer_id,
                 timer,
+                ..
             } => {
                 let Some(slot) = self.slots.get_mut(node.index()) else {
                     return;
@@ -796,6 +864,7 @@ impl<N: Node> Sim<N> {
                             incarnation,
                             timer_id: id,
                             timer,
+                            due_local,
                         },
                     );
                 }
@@ -902,6 +971,53 @@ impl<N: Node> Sim<N> {
 
     // ----- faults ------------------------------------------------------------------------------
 
+    /// [`Fault::Clock`]: `id`'s clock runs at `rate_ppm` from now on, and its pending timers move
+    /// to the true time at which the new rate brings the clock to their due reading.
+    fn set_clock_rate(&mut self, id: NodeId, rate_ppm: u64) {
+        let now = self.now;
+        let Some(slot) = self.slots.get_mut(id.index()) else {
+            let problem = format!(
+                "Fault::Clock changes the clock of {id}, but the cluster has {} nodes",
+                self.ids.len()
+            );
+            self.failure = Some(self.fail("the schedule is valid", problem));
+            return;
+        };
+        if rate_ppm == 0 {
+            let problem = format!(
+                "Fault::Clock gives {id} a rate of 0 ppm, a clock that stops: to pause a node, \
+                 crash it; for a slow clock use e.g. 900_000 (10% slow)"
+            );
+            self.failure = Some(self.fail("the schedule is valid", problem));
+            return;
+        }
+        slot.clock = slot.clock.with_rate(now, rate_ppm);
+        let clock = slot.clock;
+        let timers: Vec<Key> = self
+            .queue
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::Timer { node, .. } if *node == id))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in timers {
+            if let Some(event) = self.queue.remove(&key) {
+                let due = match &event {
+                    Event::Timer { due_local, .. } => clock.true_time(*due_local).max(now + 1),
+                    _ => key.0,
+                };
+                self.queue.insert((due, key.1, key.2), event);
+            }
+        }
+        self.trace.push(
+            now,
+            Ev::Partition(format!(
+                "{id}'s clock runs at {}.{:06} from now",
+                rate_ppm / Clock::PERFECT,
+                rate_ppm % Clock::PERFECT
+            )),
+        );
+    }
+
     fn apply_fault(&mut self, fault: Fault) {
         match fault {
             Fault::Crash(id) => {
@@ -988,6 +1104,7 @@ impl<N: Node> Sim<N> {
                     Ev::Partition(format!("links {names} slowed by {extra} ticks")),
                 );
             }
+            Fault::Clock(id, rate_ppm) => self.set_clock_rate(id, rate_ppm),
             Fault::Heal => {
                 let split = self.groups.iter().any(|&g| Some(&g) != self.groups.first());
                 let faulty = !self.cuts.is_empty()

@@ -658,6 +658,8 @@ fn held_messages_wait_and_leave_in_order_when_released() {
         "held messages are not delivered"
     );
     assert_eq!(sim.held(), 5);
+    assert_eq!(sim.held_on(n(0), n(1)), 5);
+    assert_eq!(sim.held_on(n(1), n(0)), 0, "a hold is one way");
     assert_eq!(received(&sim, n(2)).len(), 2, "other links are not held");
     let released_at = sim.now();
     sim.apply(Fault::Release(vec![(n(0), n(1))]));
@@ -779,4 +781,142 @@ fn a_failure_naming_an_early_operation_shows_the_events_around_it() {
     // A detail that names nothing keeps the end of the run.
     let plain = sim.fail("demo", "nothing named").to_string();
     assert!(plain.contains("the last 40 of"), "{plain}");
+}
+
+/// Runs until every node's timer has fired, and returns the true tick of each firing.
+fn timer_firings(sim: &mut Sim<Probe>, after: u64) -> Vec<u64> {
+    let nodes = sim.ids().len();
+    for i in 0..nodes {
+        sim.request(n(i as u32), Cmd::Timer(after));
+    }
+    let start = sim.now();
+    let mut fired_at = vec![0u64; nodes];
+    while fired_at.contains(&0) && sim.now() < start + 10 * after {
+        sim.run_for(1).unwrap();
+        for (i, at) in fired_at.iter_mut().enumerate() {
+            if *at == 0 && !sim.node(n(i as u32)).unwrap().fired.is_empty() {
+                *at = sim.now() - start;
+            }
+        }
+    }
+    fired_at
+}
+
+#[test]
+fn a_placed_clock_sets_the_rate_and_offset_of_one_node() {
+    let config = Config::new(3)
+        .node_clock(n(0), 900_000, 0)
+        .node_clock(n(1), 1_100_000, 5_000)
+        .node_clock(n(2), 1_000_000, 0);
+    let mut sim = Sim::<Probe>::new(1, config);
+    sim.run_until(1_000).unwrap();
+    assert_eq!(sim.local_time(n(0)), Some(900));
+    assert_eq!(sim.local_time(n(1)), Some(6_100));
+    assert_eq!(sim.local_time(n(2)), Some(1_000));
+    assert_eq!(sim.local_time(n(3)), None);
+    // A 990-tick timer: 1100 true ticks on a clock 10% slow, 900 on one 10% fast. Requests
+    // arrive after a client delay, so the timers start at slightly different true times.
+    let fired = timer_firings(&mut sim, 990);
+    assert!(
+        (1_100..=1_110).contains(&fired[0]),
+        "slow clock fired after {fired:?}"
+    );
+    assert!(
+        (900..=910).contains(&fired[1]),
+        "fast clock fired after {fired:?}"
+    );
+    assert!(
+        (990..=1_000).contains(&fired[2]),
+        "perfect clock fired after {fired:?}"
+    );
+    // The node sees its own clock: the timer's firing time, read locally, is offset + rate * t.
+    let local = sim.node(n(1)).unwrap().fired[0];
+    assert!(local >= 6_100 + 990, "n1 read {local} when its timer fired");
+}
+
+#[test]
+fn placing_one_clock_leaves_the_other_drifting_clocks_as_they_were() {
+    let drifting = || Config::new(3).clock_drift_ppm(100_000);
+    let mut plain = Sim::<Probe>::new(5, drifting());
+    let mut placed = Sim::<Probe>::new(5, drifting().node_clock(n(1), 1_000_000, 0));
+    plain.run_until(10_000).unwrap();
+    placed.run_until(10_000).unwrap();
+    assert_eq!(placed.local_time(n(1)), Some(10_000));
+    for i in [0, 2] {
+        assert_eq!(placed.local_time(n(i)), plain.local_time(n(i)));
+    }
+    assert_ne!(
+        plain.local_time(n(1)),
+        Some(10_000),
+        "seed 5 should draw a drifting clock for n1 (pick another seed)"
+    );
+}
+
+#[test]
+fn placing_a_clock_twice_keeps_the_last() {
+    let config = Config::new(2)
+        .node_clock(n(0), 900_000, 0)
+        .node_clock(n(0), 1_100_000, 7);
+    assert_eq!(config.clocks.len(), 1);
+    let mut sim = Sim::<Probe>::new(1, config);
+    sim.run_until(100).unwrap();
+    assert_eq!(sim.local_time(n(0)), Some(117));
+}
+
+#[test]
+fn a_clock_placed_outside_the_cluster_or_stopped_fails_the_run_saying_so() {
+    let mut outside = Sim::<Probe>::new(1, Config::new(3).node_clock(n(3), 900_000, 0));
+    let failure = outside.run_until(10).unwrap_err().to_string();
+    assert!(failure.contains("n3"), "{failure}");
+    assert!(failure.contains("3 nodes"), "{failure}");
+    let mut stopped = Sim::<Probe>::new(1, Config::new(3).node_clock(n(1), 0, 0));
+    let failure = stopped.run_until(10).unwrap_err().to_string();
+    assert!(failure.contains("rate of 0"), "{failure}");
+    assert!(
+        stopped.node(n(0)).is_none(),
+        "no node starts in an invalid world"
+    );
+}
+
+#[test]
+fn a_clock_fault_changes_the_rate_from_now_without_a_jump_and_moves_pending_timers() {
+    let mut sim = Sim::<Probe>::new(3, Config::new(2));
+    sim.request(n(0), Cmd::Timer(1_000));
+    sim.request(n(1), Cmd::Timer(1_000));
+    sim.run_until(500).unwrap();
+    let before = sim.local_time(n(0)).unwrap();
+    sim.apply(Fault::Clock(n(0), 500_000));
+    assert_eq!(
+        sim.local_time(n(0)),
+        Some(before),
+        "the reading must not jump"
+    );
+    sim.run_until(1_100).unwrap();
+    assert!(sim.node(n(1)).unwrap().fired.len() == 1, "n1 keeps time");
+    assert!(
+        sim.node(n(0)).unwrap().fired.is_empty(),
+        "n0's timer is due 500 local ticks after the change: 1000 true ticks at half speed"
+    );
+    assert_eq!(sim.local_time(n(0)), Some(before + 300));
+    sim.run_until(1_520).unwrap();
+    let fired = &sim.node(n(0)).unwrap().fired;
+    assert_eq!(fired.len(), 1, "n0's timer fires by tick 1520");
+    assert!(
+        fired[0] >= 1_000,
+        "it fired when n0's clock read {}",
+        fired[0]
+    );
+    // Faster again: the reading still goes on from where it was.
+    let before = sim.local_time(n(0)).unwrap();
+    sim.apply(Fault::Clock(n(0), 1_100_000));
+    sim.run_for(100).unwrap();
+    assert_eq!(sim.local_time(n(0)), Some(before + 110));
+}
+
+#[test]
+fn a_clock_fault_with_a_stopped_clock_fails_the_run_saying_so() {
+    let mut sim = Sim::<Probe>::new(3, Config::new(2));
+    sim.schedule(10, Fault::Clock(n(1), 0));
+    let failure = sim.run_until(20).unwrap_err().to_string();
+    assert!(failure.contains("rate of 0"), "{failure}");
 }
