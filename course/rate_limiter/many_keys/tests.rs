@@ -640,11 +640,14 @@ const MODEL_DEPTH: usize = 3;
 /// Schedules explored per test.
 const MODEL_RUNS: usize = 1_000;
 
+/// A named decision to run on its own model thread: whether it was allowed.
+type Decision = (&'static str, Box<dyn FnOnce() -> bool + Send>);
+
 /// Runs `decisions` (each returns whether it was allowed) on as many model threads at once and
 /// returns how many were allowed. Each decision must pass through `katas_sync` (see
 /// `katas_sync::model::synchronised`): one that does not synchronises where the model checker
 /// cannot see it, and fails with a message that says what to import.
-fn allowed_in_model(decisions: Vec<(&'static str, Box<dyn FnOnce() -> bool + Send>)>) -> usize {
+fn allowed_in_model(decisions: Vec<Decision>) -> usize {
     let workers: Vec<_> = decisions
         .into_iter()
         .map(|(name, decide)| model::thread::spawn(move || model::synchronised(name, decide)))
@@ -657,10 +660,7 @@ fn allowed_in_model(decisions: Vec<(&'static str, Box<dyn FnOnce() -> bool + Sen
 }
 
 /// `threads` decisions of one token each on `bucket`, all at once in the model.
-fn atomic_decisions(
-    bucket: &Arc<AtomicTokenBucket<ManualClock>>,
-    threads: usize,
-) -> Vec<(&'static str, Box<dyn FnOnce() -> bool + Send>)> {
+fn atomic_decisions(bucket: &Arc<AtomicTokenBucket<ManualClock>>, threads: usize) -> Vec<Decision> {
     (0..threads)
         .map(|_| {
             let bucket = Arc::clone(bucket);
