@@ -7,6 +7,7 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
+use katas_sync::model;
 use kv_store::{LogStore, Options};
 use tempfile::TempDir;
 
@@ -469,4 +470,125 @@ fn racing_writers_of_one_key_leave_the_index_in_log_order() {
              index updated after the lock that orders the appends was released?"
         );
     }
+}
+
+// Model-checked tests. Each runs two threads under `katas_sync`'s model checker: the threads run
+// one at a time, and at every lock, unlock and atomic access of `katas_sync` a scheduler driven by
+// a fixed seed decides which one goes on. Every run explores the same schedules, hundreds of them:
+// a race that real threads hit once in a thousand rounds is in there every time, so these tests
+// fail (or pass) the same way on every run. The store is opened inside the model and must
+// synchronise its changes through `katas_sync`, which the model checker sees, not `std::sync`.
+
+/// The seed of every model-checked schedule in this file.
+const MODEL_SEED: u64 = 0x6b76_5f73_746f_7265;
+/// PCT's depth: up to two forced preemptions per run, enough for a race of two changes.
+const MODEL_DEPTH: usize = 3;
+/// Schedules explored per test (each opens a fresh store on disk).
+const MODEL_RUNS: usize = 1_000;
+
+/// A change to run on its own model thread.
+type Change = Box<dyn FnOnce(&mut LogStore) -> Option<String> + Send>;
+
+/// Opens a fresh store holding `key-0 = "first"`, runs `changes` on as many model threads at once
+/// (each with its own handle), and returns their results, the value of `key-0` then, and its value
+/// after the store is reopened (replayed from the log alone). Each change must pass through
+/// `katas_sync` (see `katas_sync::model::synchronised`).
+fn race_in_model(
+    changes: Vec<(&'static str, Change)>,
+) -> (Vec<Option<String>>, Option<String>, Option<String>) {
+    let dir = temp_dir();
+    let mut store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!("LogStore::open failed: {err}"),
+    };
+    set(&mut store, "key-0", "first");
+    let workers: Vec<_> = changes
+        .into_iter()
+        .map(|(name, change)| {
+            let mut handle = store.clone();
+            model::thread::spawn(move || model::synchronised(name, || change(&mut handle)))
+        })
+        .collect();
+    let results = workers
+        .into_iter()
+        .map(|worker| match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+        .collect();
+    let before = get(&store, "key-0");
+    drop(store);
+    let store = match LogStore::open(dir.path()) {
+        Ok(store) => store,
+        Err(err) => panic!("reopening the store failed: {err}"),
+    };
+    (results, before, get(&store, "key-0"))
+}
+
+fn remove_change() -> (&'static str, Change) {
+    let change: Change = Box::new(|store| match store.remove("key-0") {
+        Ok(value) => value,
+        Err(err) => panic!("remove(\"key-0\") failed: {err}"),
+    });
+    ("LogStore::remove", change)
+}
+
+fn set_change(value: &'static str) -> (&'static str, Change) {
+    let change: Change = Box::new(move |store| {
+        set(store, "key-0", value);
+        None
+    });
+    ("LogStore::set", change)
+}
+
+#[test]
+fn model_two_removes_of_one_key_take_its_value_once() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let (taken, before, after) = race_in_model(vec![remove_change(), remove_change()]);
+        let winners = taken.iter().filter(|value| value.is_some()).count();
+        assert_eq!(
+            winners, 1,
+            "two threads removed \"key-0\" (holding \"first\") at once and {winners} of them got \
+             its value, in one of the schedules the model checker tried: exactly one remove can \
+             take a value. Is the key looked up (and its value read) before the lock that \
+             serialises changes is taken? Check, then act, under one lock"
+        );
+        assert_eq!(
+            (before, after),
+            (None, None),
+            "after two removes of \"key-0\", it must be gone, before and after a reopen"
+        );
+    });
+}
+
+#[test]
+fn model_racing_writers_leave_the_index_in_log_order() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let (_, before, after) = race_in_model(vec![set_change("second"), set_change("third")]);
+        assert_eq!(
+            before, after,
+            "two threads set \"key-0\" at once (to \"second\" and \"third\"); in one of the \
+             schedules the model checker tried it read {before:?} before a reopen and {after:?} \
+             after: the index must end on the record that is last in the log. Is the index updated \
+             after the lock that orders the appends was released?"
+        );
+        assert!(
+            after.is_some(),
+            "two sets of \"key-0\" ran and it has no value after a reopen"
+        );
+    });
+}
+
+#[test]
+fn model_a_remove_racing_a_set_leaves_the_index_in_log_order() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let (_, before, after) = race_in_model(vec![remove_change(), set_change("second")]);
+        assert_eq!(
+            before, after,
+            "one thread removed \"key-0\" while another set it to \"second\"; in one of the \
+             schedules the model checker tried it read {before:?} before a reopen and {after:?} \
+             after: the index must agree with the last record in the log. Does remove release \
+             the lock that orders the appends before it takes the key out of the index?"
+        );
+    });
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use katas_sync::model;
 use rate_limiter::{
     AcquireError, AtomicTokenBucket, Clock, KeyedLimiter, ManualClock, TokenBucket,
 };
@@ -622,4 +623,151 @@ fn limiters_can_be_shared_between_threads() {
         !atomic.try_acquire(),
         "an atomic bucket of 1 allowed a second request within the hour"
     );
+}
+
+// Model-checked tests. Each runs a few threads under `katas_sync`'s model checker: the threads run
+// one at a time, and at every lock, unlock and atomic access of `katas_sync` a scheduler driven by
+// a fixed seed decides which one goes on. Every run explores the same schedules, hundreds of them,
+// each a different interleaving of the same few decisions: a race that real threads hit once in a
+// million runs is in there every time, so these tests fail (or pass) the same way on every run.
+// The limiters must be created inside the model (they are, below) and must synchronise through
+// `katas_sync`, which the model checker sees, not `std::sync`, which it cannot.
+
+/// The seed of every model-checked schedule in this file.
+const MODEL_SEED: u64 = 0x6b61_7461_735f_6d6b;
+/// PCT's depth: up to two forced preemptions per run, enough for every race of two decisions.
+const MODEL_DEPTH: usize = 3;
+/// Schedules explored per test.
+const MODEL_RUNS: usize = 1_000;
+
+/// A named decision to run on its own model thread: whether it was allowed.
+type Decision = (&'static str, Box<dyn FnOnce() -> bool + Send>);
+
+/// Runs `decisions` (each returns whether it was allowed) on as many model threads at once and
+/// returns how many were allowed. Each decision must pass through `katas_sync` (see
+/// `katas_sync::model::synchronised`): one that does not synchronises where the model checker
+/// cannot see it, and fails with a message that says what to import.
+fn allowed_in_model(decisions: Vec<Decision>) -> usize {
+    let workers: Vec<_> = decisions
+        .into_iter()
+        .map(|(name, decide)| model::thread::spawn(move || model::synchronised(name, decide)))
+        .collect();
+    workers
+        .into_iter()
+        .map(|worker| worker.join().expect("a model thread panicked"))
+        .filter(|allowed| *allowed)
+        .count()
+}
+
+/// `threads` decisions of one token each on `bucket`, all at once in the model.
+fn atomic_decisions(bucket: &Arc<AtomicTokenBucket<ManualClock>>, threads: usize) -> Vec<Decision> {
+    (0..threads)
+        .map(|_| {
+            let bucket = Arc::clone(bucket);
+            let decide: Box<dyn FnOnce() -> bool + Send> = Box::new(move || bucket.try_acquire());
+            ("AtomicTokenBucket::try_acquire", decide)
+        })
+        .collect()
+}
+
+#[test]
+fn model_atomic_bucket_never_gives_one_token_twice() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let bucket = Arc::new(AtomicTokenBucket::with_clock(1, HOUR, ManualClock::new()));
+        let allowed = allowed_in_model(atomic_decisions(&bucket, 2));
+        assert_eq!(
+            allowed, 1,
+            "two threads each asked an atomic bucket holding 1 token (frozen clock) for it, and \
+             {allowed} got it, in one of the schedules the model checker tried: both read the \
+             state before either wrote it. Does the decision load the state and then store the \
+             new one? Between the two, another thread can decide from the same state: install \
+             the new state with compare_exchange, which fails if the state changed"
+        );
+    });
+}
+
+#[test]
+fn model_atomic_bucket_refuses_nothing_it_can_give() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let bucket = Arc::new(AtomicTokenBucket::with_clock(2, HOUR, ManualClock::new()));
+        let allowed = allowed_in_model(atomic_decisions(&bucket, 2));
+        assert_eq!(
+            allowed, 2,
+            "two threads each asked an atomic bucket holding 2 tokens (frozen clock) for one, \
+             and only {allowed} got one, in one of the schedules the model checker tried. When a \
+             compare-and-swap fails, another thread changed the state first, not necessarily by \
+             taking the last token: is the request refused instead of decided again from the \
+             value the failed compare_exchange returned?"
+        );
+    });
+}
+
+#[test]
+fn model_atomic_bucket_adds_one_refill_once() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        let clock = ManualClock::new();
+        let bucket = Arc::new(AtomicTokenBucket::with_clock(2, SECOND, clock.clone()));
+        assert_eq!(
+            bucket.try_acquire_n(2),
+            Ok(()),
+            "a new atomic bucket of 2 gives its 2 tokens"
+        );
+        clock.advance(SECOND);
+        let allowed = allowed_in_model(atomic_decisions(&bucket, 2));
+        assert_eq!(
+            allowed, 1,
+            "an atomic bucket of 2 (1 token per second) was drained, then 1s passed: 1 token \
+             came back, and two threads asking for one at once got {allowed}, in one of the \
+             schedules the model checker tried. Did both add the same refill? A refill that \
+             updates two atomics one after the other (the tokens and the refill instant) lets a \
+             second thread see half of it. Keep the whole state in one word, changed by one \
+             compare-and-swap"
+        );
+    });
+}
+
+#[test]
+fn model_keyed_limiter_decides_one_key_like_one_bucket() {
+    model::check(MODEL_SEED, MODEL_DEPTH, MODEL_RUNS, || {
+        // A new key of capacity 1, then a known key with 1 token left: two threads at once.
+        for warm in [false, true] {
+            let limiter = Arc::new(KeyedLimiter::with_clock(
+                1 + u64::from(warm),
+                HOUR,
+                ManualClock::new(),
+            ));
+            if warm {
+                assert!(
+                    limiter.try_acquire(&"k"),
+                    "a new key of capacity 2 gives a token"
+                );
+            }
+            let decisions = (0..2)
+                .map(|_| {
+                    let limiter = Arc::clone(&limiter);
+                    let decide: Box<dyn FnOnce() -> bool + Send> =
+                        Box::new(move || limiter.try_acquire(&"k"));
+                    ("KeyedLimiter::try_acquire", decide)
+                })
+                .collect();
+            let allowed = allowed_in_model(decisions);
+            let state = if warm {
+                "a known key with 1 token left"
+            } else {
+                "a new key of capacity 1"
+            };
+            assert_eq!(
+                allowed, 1,
+                "two threads asked {state} for a token at once and {allowed} got one, in one of \
+                 the schedules the model checker tried: exactly one may. Are the lookup, the \
+                 decision and the write-back (or the insertion of a new bucket) all under one \
+                 lock?"
+            );
+            assert_eq!(
+                limiter.len(),
+                1,
+                "one key was used, so one bucket should exist"
+            );
+        }
+    });
 }

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use katas_sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::AcquireError;

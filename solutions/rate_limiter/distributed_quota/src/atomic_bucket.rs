@@ -1,7 +1,8 @@
 //! The token bucket without a lock: GCRA on one atomic word.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use katas_sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::AcquireError;
