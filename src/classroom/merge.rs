@@ -4,6 +4,7 @@
 //! Each file is checked first ([`input`]); nothing is merged while one is bad, so a table is never
 //! silently incomplete. The numbers are computed here, the renderings are in [`render`].
 
+pub(crate) mod hint_help;
 mod input;
 pub(crate) mod lints;
 mod render;
@@ -45,6 +46,8 @@ pub struct ClassReport {
     /// The clippy lints the class met, the ones most learners still have first: which idioms
     /// the class struggles with.
     pub lints: Vec<lints::LintStruggle>,
+    /// The hint ladders that helped least: shown, then the nudge needed or no pass since.
+    pub hints_not_helping: Vec<hint_help::HintMiss>,
 }
 
 /// One learner's row of the class table.
@@ -123,6 +126,7 @@ pub fn merge(course: &Course, reports: Vec<(PathBuf, LearnerReport)>) -> Merged 
         .collect();
     let names = learner_names(&reports, &mut warnings);
     let lints = lints::lint_struggles(&reports);
+    let hints_not_helping = hint_help::hint_misses(&reports);
     let mut learners: Vec<LearnerRow> = Vec::new();
     for ((file, report), learner) in reports.into_iter().zip(names) {
         let by_key: BTreeMap<String, _> = report.stages.iter().map(|s| (s.key(), s)).collect();
@@ -194,6 +198,7 @@ pub fn merge(course: &Course, reports: Vec<(PathBuf, LearnerReport)>) -> Merged 
             stages,
             most_help,
             lints,
+            hints_not_helping,
         },
         warnings,
     }

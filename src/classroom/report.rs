@@ -138,6 +138,27 @@ pub struct StageReport {
     /// Of those, the ones a later clippy run no longer found: fixed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lints_fixed: Vec<String>,
+    /// Each hint ladder the learner was shown on this stage, and whether it helped: a class
+    /// report tells from them where hints did not help.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ladders: Vec<LadderUse>,
+}
+
+/// One hint ladder as one learner met it on one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderUse {
+    /// The ladder's key: `stage`, `test:<name>`, `error:<code>`, `new:<name>`, `failing:<test>`.
+    pub ladder: String,
+    /// The highest rung shown, from 1.
+    pub rungs: u32,
+    /// The last rung - the concrete nudge - was shown.
+    pub nudged: bool,
+    /// The failures it was shown for, oldest first (e.g. "E0382 at src/lib.rs:19: ...").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+    /// The questions were enough: the stage passed after the ladder was shown, and without its
+    /// nudge.
+    pub helped: bool,
 }
 
 impl StageReport {
@@ -223,7 +244,47 @@ fn stage_report(
         verified: None,
         lints_met: record.lints_met.clone(),
         lints_fixed: record.lints_fixed.clone(),
+        ladders: ladder_uses(record),
     }
+}
+
+/// The ladders of a stage's hints, in the order first shown.
+fn ladder_uses(record: &StageProgress) -> Vec<LadderUse> {
+    let mut uses: Vec<LadderUse> = Vec::new();
+    for hint in &record.hints {
+        let index = match uses.iter().position(|u| u.ladder == hint.ladder) {
+            Some(index) => index,
+            None => {
+                uses.push(LadderUse {
+                    ladder: hint.ladder.clone(),
+                    rungs: 0,
+                    nudged: false,
+                    failures: record
+                        .hint_failures
+                        .get(&hint.ladder)
+                        .cloned()
+                        .unwrap_or_default(),
+                    helped: false,
+                });
+                uses.len() - 1
+            }
+        };
+        let used = &mut uses[index];
+        used.rungs = used.rungs.max(hint.rung);
+        used.nudged |= hint.last;
+    }
+    for used in &mut uses {
+        let last_shown = record
+            .hints
+            .iter()
+            .filter(|h| h.ladder == used.ladder)
+            .map(|h| h.at)
+            .max();
+        let passed_after =
+            matches!((record.passed_at, last_shown), (Some(pass), Some(shown)) if pass >= shown);
+        used.helped = passed_after && !used.nudged;
+    }
+    uses
 }
 
 impl LearnerReport {
@@ -448,6 +509,50 @@ mod tests {
         assert_eq!(
             (report.attempts, report.runs, report.active_secs),
             (3, 4, 90)
+        );
+    }
+
+    #[test]
+    fn a_ladder_helped_when_the_stage_passed_after_it_without_its_nudge() {
+        let at = |second| Timestamp::from_second(second).unwrap();
+        let shown = |ladder: &str, rung, last, second| HintRecord {
+            at: at(second),
+            ..hint(ladder, rung, last, false)
+        };
+        let record = StageProgress {
+            hints: vec![
+                shown("error:E0382", 1, false, 1_800_000_000),
+                shown("test:remove", 1, false, 1_800_000_100),
+                shown("test:remove", 3, true, 1_800_000_200),
+                // Shown after the pass: it can't have helped that pass.
+                shown("stage", 1, false, 1_800_000_400),
+            ],
+            hint_failures: [(
+                "test:remove".to_owned(),
+                vec!["assertion failed at tests/stages/log.rs:40".to_owned()],
+            )]
+            .into_iter()
+            .collect(),
+            passed_at: Some(at(1_800_000_300)),
+            ..StageProgress::default()
+        };
+        let report = stage_report("kv", "log", "", Some(&record));
+        let got: Vec<(&str, u32, bool, bool)> = report
+            .ladders
+            .iter()
+            .map(|u| (u.ladder.as_str(), u.rungs, u.nudged, u.helped))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("error:E0382", 1, false, true),
+                ("test:remove", 3, true, false),
+                ("stage", 1, false, false),
+            ]
+        );
+        assert_eq!(
+            report.ladders[1].failures,
+            ["assertion failed at tests/stages/log.rs:40"]
         );
     }
 

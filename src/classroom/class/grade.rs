@@ -216,6 +216,7 @@ pub fn self_reported(submission_dir: &Path, reference: &Course) -> Option<Vec<Se
                 nudges: found.map_or(0, |f| f.nudges),
                 lints_met: found.map(|f| f.lints_met.clone()).unwrap_or_default(),
                 lints_fixed: found.map(|f| f.lints_fixed.clone()).unwrap_or_default(),
+                ladders: found.map(|f| f.ladders.clone()).unwrap_or_default(),
             });
         }
     }

@@ -135,6 +135,13 @@ pub fn markdown(grades: &ClassGrades) -> String {
         reported.len(),
         "",
     ));
+    out.push_str("\n## Where hints did not help (self-reported)\n\n");
+    let misses = crate::classroom::merge::hint_help::misses_of(reported.iter().map(|stages| {
+        stages
+            .iter()
+            .map(|s| (format!("{}/{}", s.track, s.stage), s.ladders.as_slice()))
+    }));
+    out.push_str(&crate::classroom::merge::hint_help::render(&misses, ""));
     let problems: Vec<&LearnerGrades> = grades
         .learners
         .iter()

@@ -198,6 +198,9 @@ pub struct SelfReported {
     pub lints_met: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lints_fixed: Vec<String>,
+    /// The hint ladders shown on the stage, and whether each helped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ladders: Vec<crate::classroom::report::LadderUse>,
 }
 
 /// Why shards cannot be merged.

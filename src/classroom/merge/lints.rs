@@ -120,6 +120,7 @@ mod tests {
                 verified: None,
                 lints_met: met.iter().map(|s| (*s).to_owned()).collect(),
                 lints_fixed: fixed.iter().map(|s| (*s).to_owned()).collect(),
+                ladders: Vec::new(),
             })
             .collect();
         (

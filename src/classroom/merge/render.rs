@@ -15,24 +15,28 @@ impl ClassReport {
             TableFormat::Csv => self.table(false).csv(),
             TableFormat::Text => format!(
                 "{}: {}, {}. {legend}\n\n{}\nWhere the class needed most help:\n{}\n\
-                 The idioms clippy questioned most (after passes):\n{}",
+                 The idioms clippy questioned most (after passes):\n{}\n\
+                 Where hints did not help:\n{}",
                 self.course,
                 table::plural(n as u64, "learner"),
                 table::plural(self.stages.len() as u64, "stage"),
                 self.table(true).text(),
                 self.help_list("  "),
-                super::lints::render(&self.lints, n, "  ")
+                super::lints::render(&self.lints, n, "  "),
+                super::hint_help::render(&self.hints_not_helping, "  ")
             ),
             TableFormat::Markdown => format!(
                 "# {}: class report\n\n{}, {}. {legend}.\n\n{}\n\
                  ## Where the class needed most help\n\n{}\n\
-                 ## The idioms clippy questioned most\n\n{}",
+                 ## The idioms clippy questioned most\n\n{}\n\
+                 ## Where hints did not help\n\n{}",
                 self.course,
                 table::plural(n as u64, "learner"),
                 table::plural(self.stages.len() as u64, "stage"),
                 self.table(true).markdown(),
                 self.help_list(""),
-                super::lints::render(&self.lints, n, "")
+                super::lints::render(&self.lints, n, ""),
+                super::hint_help::render(&self.hints_not_helping, "")
             ),
         })
     }
