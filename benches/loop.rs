@@ -289,7 +289,11 @@ fn bench_stage(
         saves.save(&crate_dir);
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_secs(5));
+    // One verdict is due; wait for it however slow the stage, then as long again for a second
+    // one that should not come.
+    let burst = Instant::now();
+    wait_until(Duration::from_secs(300), || runs() > before);
+    std::thread::sleep(burst.elapsed().max(Duration::from_secs(2)));
     println!(
         "   five writes within 50 ms: {} verdict(s) recorded",
         runs() - before
@@ -349,30 +353,30 @@ fn last_phase(trace: &str, phase: &str) -> Option<u128> {
 
 /// Code edits: each save of a crate appends a function whose constant alternates.
 struct Saves {
-    originals: std::collections::HashMap<PathBuf, String>,
-    n: u64,
+    /// Per file: its original text and how many saves it had. Each copy counts its own saves,
+    /// so each save of a copy changes the value its previous save wrote (one counter shared by
+    /// four tools would write every copy the same value every round: no code change at all).
+    files: std::collections::HashMap<PathBuf, (String, u64)>,
 }
 
 impl Saves {
     fn new() -> Self {
         Self {
-            originals: std::collections::HashMap::new(),
-            n: 0,
+            files: std::collections::HashMap::new(),
         }
     }
 
     /// An atomic save (a temporary file renamed over), as editors do.
     fn save(&mut self, crate_dir: &Path) {
-        self.n += 1;
         let lib = crate_dir.join("src/lib.rs");
-        let original = self
-            .originals
+        let (original, n) = self
+            .files
             .entry(lib.clone())
-            .or_insert_with(|| std::fs::read_to_string(&lib).unwrap())
-            .clone();
+            .or_insert_with(|| (std::fs::read_to_string(&lib).unwrap(), 0));
+        *n += 1;
         let text = format!(
             "{original}\n/// A value the benchmark changes on every save.\npub fn katas_bench_value() -> u64 {{\n    {}\n}}\n",
-            self.n % 2 + 1
+            *n % 2 + 1
         );
         let tmp = crate_dir.join("src/.lib.rs.bench-tmp");
         std::fs::write(&tmp, text).unwrap();
