@@ -222,9 +222,11 @@ fn bench_stage(
     let mut trace_offset = std::fs::metadata(&trace).map_or(0, |m| m.len());
     for round in 0..rounds {
         // A: bare cargo.
+        wait_idle();
         saves.save(&bare_dir);
         bare.push(time(|| run(&mut cargo_stages(&bare_dir, target))));
         // B: katas watch.
+        wait_idle();
         let before = runs();
         let started = Instant::now();
         let t0 = katas::trace::now_ns();
@@ -259,6 +261,7 @@ fn bench_stage(
         );
         std::thread::sleep(Duration::from_millis(300));
         // B': katas watch --no-clippy, the same save on its copy.
+        wait_idle();
         let before = quiet_runs();
         let started = Instant::now();
         saves.save(&quiet_crate);
@@ -274,6 +277,7 @@ fn bench_stage(
         // C: bacon.
         if let Some((_, locations)) = &bacon_tui {
             let modified = || std::fs::metadata(locations).and_then(|m| m.modified()).ok();
+            wait_idle();
             let before = modified();
             let started = Instant::now();
             saves.save(&bacon_dir);
@@ -470,6 +474,27 @@ fn recorded_runs(state: &Path, track: &str, stage: &str) -> u32 {
             })
         })
         .unwrap_or(0)
+}
+
+/// Waits until no build or test of any tool is running: a tool whose verdict is out may still be
+/// running its tests (bacon writes its locations before its test run ends), and the next tool
+/// measured must not share the cores with it.
+fn wait_idle() {
+    let busy = || {
+        std::fs::read_dir("/proc").is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| {
+                    let comm = comm.trim();
+                    comm == "cargo"
+                        || comm == "rustc"
+                        || comm == "clippy-driver"
+                        || comm == "rustfmt"
+                        || comm.starts_with("stages-")
+                })
+            })
+        })
+    };
+    wait_until(Duration::from_secs(300), || !busy());
 }
 
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
