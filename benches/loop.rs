@@ -480,18 +480,23 @@ fn recorded_runs(state: &Path, track: &str, stage: &str) -> u32 {
 /// running its tests (bacon writes its locations before its test run ends), and the next tool
 /// measured must not share the cores with it.
 fn wait_idle() {
+    // `cargo bench`, which runs this benchmark, is not a tool's build.
+    let parent = std::os::unix::process::parent_id().to_string();
     let busy = || {
         std::fs::read_dir("/proc").is_ok_and(|entries| {
-            entries.flatten().any(|entry| {
-                std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| {
-                    let comm = comm.trim();
-                    comm == "cargo"
-                        || comm == "rustc"
-                        || comm == "clippy-driver"
-                        || comm == "rustfmt"
-                        || comm.starts_with("stages-")
+            entries
+                .flatten()
+                .filter(|entry| entry.file_name() != parent.as_str())
+                .any(|entry| {
+                    std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| {
+                        let comm = comm.trim();
+                        comm == "cargo"
+                            || comm == "rustc"
+                            || comm == "clippy-driver"
+                            || comm == "rustfmt"
+                            || comm.starts_with("stages-")
+                    })
                 })
-            })
         })
     };
     wait_until(Duration::from_secs(300), || !busy());
