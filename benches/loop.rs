@@ -3,8 +3,9 @@
 //!
 //! For each measured stage (default: the first and a late stage of every track), on a copy of
 //! the bundled course with that stage reached by its reference solutions:
-//! - each tool gets its own copy of the same crate (a watcher must not see another's saves), all
-//!   sharing one build folder so the dependencies are built once;
+//! - each tool gets its own copy of the same crate (a watcher must not see another's saves) and
+//!   its own build folder, copied from one warm folder so the dependencies are built once (copies
+//!   of a crate cannot share a folder: cargo gives them the same artifact names);
 //! - every save changes code, not a comment (a comment lets rustc's incremental cache skip
 //!   codegen): it alternates the constant a function appended to `src/lib.rs` returns;
 //! - rounds are paired, bare cargo, katas watch, bacon, bare cargo, ... so a machine that slows
@@ -58,7 +59,7 @@ fn main() {
     let stages = std::env::var("KATAS_BENCH_STAGES").unwrap_or_else(|_| DEFAULT_STAGES.to_owned());
     let bacon = on_path("bacon");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // One build folder for every copy: dependencies build once, as for a learner.
+    // The warm build folder the tools' own folders are copied from: dependencies build once.
     let target = repo.join(".katas/bench-target");
     std::fs::create_dir_all(&target).unwrap();
     println!(
@@ -158,8 +159,22 @@ fn bench_stage(
         }
         run(Command::new(katas).arg("next").current_dir(&root));
     }
-    // katas with clippy off gets a copy of the reached course (its own crate and progress, the
-    // same build folder).
+    // Each tool gets its own build folder, a copy of the warm shared one. They cannot share one:
+    // cargo names a path package's artifacts by a hash of its path *relative to its workspace*,
+    // so every copy of the crate writes the same `libkv_store-<hash>.rlib`, fingerprints and
+    // incremental state, and each tool's build after another's rebuilds from the other copy's
+    // state (measured: 900 against 400 ms for bare cargo on kv_store/memory).
+    let own_target = |tool: &str| {
+        let own = dir.path().join(format!("target-{tool}"));
+        run(Command::new("cp").arg("-a").arg(target).arg(&own));
+        own
+    };
+    let (bare_target, bacon_target, quiet_target) = (
+        own_target("bare"),
+        own_target("bacon"),
+        own_target("no-clippy"),
+    );
+    // katas with clippy off gets a copy of the reached course (its own crate and progress).
     let quiet_root = dir.path().join("course-no-clippy");
     copy(&root, &quiet_root);
     std::fs::create_dir_all(quiet_root.join(".katas")).unwrap();
@@ -169,7 +184,7 @@ fn bench_stage(
     )
     .unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink(target, quiet_root.join(".katas/target")).unwrap();
+    std::os::unix::fs::symlink(&quiet_target, quiet_root.join(".katas/target")).unwrap();
     let quiet_crate = quiet_root.join("exercises").join(track);
     // The other tools' copies: siblings, so relative path dependencies still resolve.
     let bare_dir = root.join("exercises").join(format!("{track}-bare"));
@@ -178,8 +193,8 @@ fn bench_stage(
     copy(&crate_dir, &bacon_dir);
     let mut saves = Saves::new();
     // Warm every copy once.
-    run(&mut cargo_stages(&bare_dir, target));
-    run(&mut cargo_stages(&bacon_dir, target));
+    run(&mut cargo_stages(&bare_dir, &bare_target));
+    run(&mut cargo_stages(&bacon_dir, &bacon_target));
 
     let trace = dir.path().join("trace.txt");
     let mut watch = Tui::start(katas, &root, &[("KATAS_TRACE_TIMINGS", trace.as_path())]);
@@ -208,7 +223,7 @@ fn bench_stage(
             bacon.to_str().unwrap(),
             &["test", "--export-locations", "--", "--test", "stages"],
             &bacon_dir,
-            &[("CARGO_TARGET_DIR", target)],
+            &[("CARGO_TARGET_DIR", bacon_target.as_path())],
         );
         let locations = bacon_dir.join(".bacon-locations");
         wait_until(Duration::from_secs(600), || locations.exists());
@@ -224,7 +239,7 @@ fn bench_stage(
         // A: bare cargo.
         wait_idle();
         saves.save(&bare_dir);
-        bare.push(time(|| run(&mut cargo_stages(&bare_dir, target))));
+        bare.push(time(|| run(&mut cargo_stages(&bare_dir, &bare_target))));
         // B: katas watch.
         wait_idle();
         let before = runs();
