@@ -250,41 +250,32 @@ fn stage_report(
 
 /// The ladders of a stage's hints, in the order first shown.
 fn ladder_uses(record: &StageProgress) -> Vec<LadderUse> {
-    let mut uses: Vec<LadderUse> = Vec::new();
+    // One pass over the hints: per ladder, in the order first shown, its highest rung, whether
+    // its nudge was shown, and when it was last shown.
+    let mut seen: Vec<(&str, u32, bool, Timestamp)> = Vec::new();
     for hint in &record.hints {
-        let index = match uses.iter().position(|u| u.ladder == hint.ladder) {
-            Some(index) => index,
-            None => {
-                uses.push(LadderUse {
-                    ladder: hint.ladder.clone(),
-                    rungs: 0,
-                    nudged: false,
-                    failures: record
-                        .hint_failures
-                        .get(&hint.ladder)
-                        .cloned()
-                        .unwrap_or_default(),
-                    helped: false,
-                });
-                uses.len() - 1
+        match seen.iter_mut().find(|(ladder, ..)| *ladder == hint.ladder) {
+            Some((_, rungs, nudged, last)) => {
+                *rungs = (*rungs).max(hint.rung);
+                *nudged |= hint.last;
+                *last = (*last).max(hint.at);
             }
-        };
-        let used = &mut uses[index];
-        used.rungs = used.rungs.max(hint.rung);
-        used.nudged |= hint.last;
+            None => seen.push((&hint.ladder, hint.rung, hint.last, hint.at)),
+        }
     }
-    for used in &mut uses {
-        let last_shown = record
-            .hints
-            .iter()
-            .filter(|h| h.ladder == used.ladder)
-            .map(|h| h.at)
-            .max();
-        let passed_after =
-            matches!((record.passed_at, last_shown), (Some(pass), Some(shown)) if pass >= shown);
-        used.helped = passed_after && !used.nudged;
-    }
-    uses
+    seen.into_iter()
+        .map(|(ladder, rungs, nudged, last)| LadderUse {
+            ladder: ladder.to_owned(),
+            rungs,
+            nudged,
+            failures: record
+                .hint_failures
+                .get(ladder)
+                .cloned()
+                .unwrap_or_default(),
+            helped: !nudged && record.passed_at.is_some_and(|pass| pass >= last),
+        })
+        .collect()
 }
 
 impl LearnerReport {
