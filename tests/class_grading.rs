@@ -277,6 +277,43 @@ fn verdicts_only(grades: &Value) -> Value {
     grades
 }
 
+/// Fails with one line per JSON path where two grades differ (values shown), so a mismatch names
+/// itself even when only the first lines of a long test log are kept.
+fn assert_same_verdicts(left: &Value, right: &Value, what: &str) {
+    let mut diffs = Vec::new();
+    json_diff("", &verdicts_only(left), &verdicts_only(right), &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "{what}: {} difference(s): {}",
+        diffs.len(),
+        diffs.join(" | ")
+    );
+}
+
+fn json_diff(path: &str, left: &Value, right: &Value, diffs: &mut Vec<String>) {
+    match (left, right) {
+        (Value::Object(l), Value::Object(r)) => {
+            let mut keys: Vec<&String> = l.keys().chain(r.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let (a, b) = (&l.get(key), &r.get(key));
+                match (a, b) {
+                    (Some(a), Some(b)) => json_diff(&format!("{path}.{key}"), a, b, diffs),
+                    _ => diffs.push(format!("{path}.{key}: {a:?} vs {b:?}")),
+                }
+            }
+        }
+        (Value::Array(l), Value::Array(r)) if l.len() == r.len() => {
+            for (i, (a, b)) in l.iter().zip(r).enumerate() {
+                json_diff(&format!("{path}[{i}]"), a, b, diffs);
+            }
+        }
+        _ if left != right => diffs.push(format!("{path}: {left} vs {right}")),
+        _ => {}
+    }
+}
+
 /// A panic message names its thread's id (`thread 'x' (4242) panicked`), which differs per run.
 fn without_thread_ids(output: &str) -> String {
     output
@@ -460,7 +497,7 @@ fn a_second_run_grades_only_what_changed() {
         ["ada", "bob", "cy", "dan", "eve", "gus"],
         "nothing changed; the missing repository is asked for again"
     );
-    assert_eq!(verdicts_only(&again), verdicts_only(&first));
+    assert_same_verdicts(&again, &first, "the second run");
 
     // Bob solves the second stage and pushes.
     let bob = class.dir.join("repos/bob");
@@ -527,7 +564,7 @@ fn shards_merged_equal_the_unsharded_grades() {
         "{stdout}"
     );
     let merged = read_json(&class.dir.join("merged/grades.json"));
-    assert_eq!(verdicts_only(&merged), verdicts_only(&whole));
+    assert_same_verdicts(&merged, &whole, "merged shards against the whole class");
     assert_eq!(merged["shard"], whole["shard"]);
     assert_eq!(
         fs::read_to_string(class.dir.join("merged/grades.csv"))
@@ -871,7 +908,7 @@ fn fetching_first_then_grading_offline_gives_the_same_grades() {
         "offline",
         &["--work-dir", "work", "--prefetched", "--no-cache"],
     );
-    assert_eq!(verdicts_only(&offline), verdicts_only(&direct));
+    assert_same_verdicts(&offline, &direct, "graded offline against directly");
     assert_eq!(statuses(&offline, "ada"), ["passed", "passed"]);
     for (name, commit) in &class.commits {
         assert_eq!(learner(&offline, name)["commit"], commit.as_str());
