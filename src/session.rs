@@ -41,6 +41,8 @@ pub struct Session {
     pub course: Course,
     pub progress: Progress,
     store: ProgressStore,
+    /// The stages whose tests the last [`Session::enter`] brought up to date with the course.
+    tests_updated: Vec<String>,
 }
 
 /// What `next` did.
@@ -72,6 +74,7 @@ impl Session {
             course,
             progress,
             store,
+            tests_updated: Vec::new(),
         })
     }
 
@@ -149,12 +152,13 @@ impl Session {
     pub fn enter(&mut self, track: usize) -> Result<StageRef, SessionError> {
         let at = self.working_in(track);
         let track_ref = &self.course.tracks[track];
-        layout::install_tests(&self.course, track_ref, at.stage).map_err(|source| {
-            SessionError::Layout {
-                path: self.course.crate_dir(track_ref),
-                source,
-            }
-        })?;
+        self.tests_updated =
+            layout::install_tests(&self.course, track_ref, at.stage).map_err(|source| {
+                SessionError::Layout {
+                    path: self.course.crate_dir(track_ref),
+                    source,
+                }
+            })?;
         let id = track_ref.id.clone();
         let stage_id = track_ref.stages[at.stage].id.clone();
         let changed = self.progress.current_track.as_deref() != Some(id.as_str())
@@ -233,6 +237,22 @@ impl Session {
             let first = !p.is_passed(&track, &stage);
             p.record_pass(&track, &stage, now);
             first
+        })
+    }
+
+    /// The stages whose tests the last [`Session::enter`] replaced with the course's newer ones
+    /// (the learner's copies were still the ones katas had installed).
+    pub fn tests_updated(&self) -> &[String] {
+        &self.tests_updated
+    }
+
+    /// What to tell the learner about [`Session::tests_updated`], if anything.
+    pub fn tests_updated_note(&self) -> Option<String> {
+        (!self.tests_updated.is_empty()).then(|| {
+            format!(
+                "The course has changed the tests of: {}. Your copies in tests/stages/ were the ones katas had installed, so they now hold the new tests.",
+                self.tests_updated.join(", ")
+            )
         })
     }
 

@@ -166,6 +166,46 @@ fn edited_tests_are_restored_by_deleting_them_not_by_git() {
 }
 
 #[test]
+fn a_course_update_of_a_stages_tests_reaches_an_untouched_copy_and_spares_an_edited_one() {
+    let (_dir, root) = course("mini");
+    output(&root, &["run"]);
+    let installed = root.join("exercises/counter/tests/stages/count.rs");
+    let course_tests = root.join("course/counter/count/tests.rs");
+    let original = fs::read_to_string(&course_tests).unwrap();
+
+    // The teacher fixes a test; the learner pulls. Their copy is still the one katas wrote.
+    let fixed = format!("{original}\n// fixed by the teacher\n");
+    fs::write(&course_tests, &fixed).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert_eq!(fs::read_to_string(&installed).unwrap(), fixed);
+    assert!(
+        stderr.contains("The course has changed the tests of: count"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("You changed the tests"), "{stderr}");
+    assert!(
+        !stderr.contains("changed the tests of stage count"),
+        "{stderr}"
+    );
+
+    // The learner edits the new copy, then the course changes again: their edit stays.
+    let mine = format!("{fixed}// my own test\n");
+    fs::write(&installed, &mine).unwrap();
+    fs::write(&course_tests, format!("{fixed}// fixed again\n")).unwrap();
+    let (_, _, stderr) = output(&root, &["run"]);
+    assert_eq!(
+        fs::read_to_string(&installed).unwrap(),
+        mine,
+        "never overwritten"
+    );
+    assert!(
+        stderr.contains("changed the tests of stage count"),
+        "the learner hears their copy differs: {stderr}"
+    );
+    assert!(!stderr.contains("The course has changed"), "{stderr}");
+}
+
+#[test]
 fn reset_restores_the_start_and_keeps_the_learners_files() {
     let (_dir, root) = course("mini");
     output(&root, &["run"]);
@@ -192,6 +232,73 @@ fn resetting_without_a_terminal_or_yes_changes_nothing() {
     assert_eq!(code, i32::from(exit_codes::FAILED));
     assert!(stderr.contains("--yes"), "{stderr}");
     assert_eq!(fs::read_to_string(&lib).unwrap(), "// mine\n");
+}
+
+/// Runs git in `dir` with a fixed identity and no user or system configuration.
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=Teacher", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn tests_from_an_earlier_version_of_the_teachers_course_are_not_tampering() {
+    let (_dir, root) = course("mini");
+    let (_teacher_dir, teacher) = course("mini");
+    git(&teacher, &["init", "-q"]);
+    git(&teacher, &["add", "-A"]);
+    git(&teacher, &["commit", "-q", "-m", "the course"]);
+    output(&root, &["run"]);
+    solve_stage_one(&root);
+    // The teacher fixes a test after the learner copied the course; the learner has not pulled.
+    let fixed = teacher.join("course/counter/count/tests.rs");
+    let text = fs::read_to_string(&fixed).unwrap();
+    fs::write(&fixed, format!("{text}\n// clearer now\n")).unwrap();
+    git(&teacher, &["commit", "-q", "-am", "a clearer test"]);
+
+    let reference = teacher.to_str().unwrap();
+    let verify = |root: &Path| {
+        output(
+            root,
+            &[
+                "verify",
+                "--stage",
+                "counter/count",
+                "--reference",
+                reference,
+            ],
+        )
+    };
+    let (code, stdout, stderr) = verify(&root);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("passed   counter/count"), "{stdout}");
+    assert!(
+        stdout.contains("earlier versions of the course's tests")
+            && stdout.contains("exercises/counter/tests/stages/count.rs as of commit")
+            && stdout.contains("course/counter/count/tests.rs as of commit")
+            && stdout.contains("no tampering"),
+        "{stdout}"
+    );
+
+    // An earlier version that the learner then weakened is tampering all the same.
+    common::edit(
+        &root.join("exercises/counter/tests/stages/count.rs"),
+        "checker::expect_count(c.count(), 3)",
+        "checker::expect_count(3, 3)",
+    );
+    let (code, stdout, _) = verify(&root);
+    assert_eq!(code, i32::from(exit_codes::TAMPERED), "{stdout}");
+    assert!(
+        stdout.contains("TAMPERED counter/count")
+            && stdout.contains("the learner changed exercises/counter/tests/stages/count.rs"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -124,4 +124,51 @@ impl Reference {
     pub fn root(&self) -> PathBuf {
         self.course.root.clone()
     }
+
+    /// The commit (short id) of the reference's git history in which the file at `relative` (a
+    /// path inside the course) held `text`, line endings aside; `None` when it never did, or the
+    /// reference has no history to ask.
+    ///
+    /// A learner who has not pulled the teacher's latest course holds an earlier version of a
+    /// stage's tests: that is no tampering, and a grade must not say it is. Only a teacher's
+    /// reference folder is asked: the bundled course has no history, and the learner's own
+    /// history is theirs to write.
+    pub async fn earlier_version(&self, relative: &Path, text: &str) -> Option<String> {
+        if self.kind != ReferenceKind::Directory {
+            return None;
+        }
+        let wanted = text.replace("\r\n", "\n");
+        let path = format!("./{}", relative.display());
+        let log = self
+            .git(&["log", "--format=%h", "--no-renames", "--", &path])
+            .await?;
+        for commit in log.lines().map(str::trim).filter(|c| !c.is_empty()) {
+            let old = self.git(&["show", &format!("{commit}:{path}")]).await;
+            if old.is_some_and(|old| old.replace("\r\n", "\n") == wanted) {
+                return Some(commit.to_owned());
+            }
+        }
+        None
+    }
+
+    /// A git command's standard output in the reference's folder, if it ran and succeeded.
+    async fn git(&self, args: &[&str]) -> Option<String> {
+        let run = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.course.root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(GIT_LIMIT, run).await.ok()?.ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
 }
+
+/// The time a git command on the reference's own history may take: a local repository answers
+/// in milliseconds; this only keeps a broken one from stalling a grade.
+const GIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -220,7 +220,7 @@ async fn verify_track(
     stages: &[usize],
 ) -> Vec<StageVerdict> {
     let learner = graded_root.join("exercises").join(&track.id);
-    let tampered = tampering(graded_root, &learner, track, stages);
+    let tampered = tampering(graded_root, &learner, reference, track, stages).await;
 
     // One build for every stage first; if it does not compile (a later stage's API is missing),
     // each stage on its own, so an unfinished stage never fails a finished one.
@@ -245,77 +245,114 @@ async fn verify_track(
             Err(Failure::Submission(reason)) => failed(track, stage, reason),
             Err(Failure::Grader(reason)) => error(track, stage, reason),
         };
-        if let Some((_, why)) = tampered.iter().find(|(id, _)| *id == stage.id) {
-            verdict.status = StageStatus::Tampered;
-            verdict.reason = Some(format!(
-                "{why}; graded with {} instead",
-                reference.describe()
-            ));
+        match tampered.iter().find(|(id, _)| *id == stage.id) {
+            Some((_, Copies::Tampered(why))) => {
+                verdict.status = StageStatus::Tampered;
+                verdict.reason = Some(format!(
+                    "{why}; graded with {} instead",
+                    reference.describe()
+                ));
+            }
+            Some((_, Copies::Outdated(note))) => {
+                verdict.reason = Some(match verdict.reason.take() {
+                    Some(reason) => format!("{reason}; {note}"),
+                    None => note.clone(),
+                });
+            }
+            None => {}
         }
         verdicts.push(verdict);
     }
     verdicts
 }
 
-/// The graded stages whose tests the learner changed or deleted, in their crate or in their
-/// copy of the course, with what was done.
-fn tampering(
+/// What the learner's copies of a stage's tests say about the stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Copies {
+    /// Changed or deleted: the stage is marked tampered (and graded with the trusted tests).
+    Tampered(String),
+    /// An earlier version of the reference's tests (a course update not pulled yet): no
+    /// tampering; the grade, as always, uses the trusted tests, and says so.
+    Outdated(String),
+}
+
+/// The graded stages whose tests the learner changed, deleted, or holds in an earlier version,
+/// in their crate or in their copy of the course, with what was found.
+async fn tampering(
     graded_root: &Path,
     learner: &Path,
+    reference: &Reference,
     track: &Track,
     stages: &[usize],
-) -> Vec<(String, String)> {
+) -> Vec<(String, Copies)> {
     let mut found = Vec::new();
     let installed = |stage: &Stage| layout::stage_test_path(learner, stage);
     let normalize = |text: String| text.replace("\r\n", "\n");
     let read = |path: &Path| std::fs::read_to_string(path).ok().map(normalize);
     let course_track = graded_root.join("course").join(&track.id);
+    let relative = |p: &Path| {
+        p.strip_prefix(graded_root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
     for &index in stages {
         let stage = &track.stages[index];
         let trusted = normalize(stage.tests.clone());
+        let in_course = Path::new("course")
+            .join(&track.id)
+            .join(&stage.id)
+            .join("tests.rs");
         let path = installed(stage);
-        let relative = |p: &Path| {
-            p.strip_prefix(graded_root)
-                .unwrap_or(p)
-                .display()
-                .to_string()
-        };
-        match read(&path) {
-            Some(text) if text != trusted => {
-                found.push((
-                    stage.id.clone(),
-                    format!("the learner changed {}", relative(&path)),
-                ));
-                continue;
-            }
-            Some(_) => {}
-            None => {
-                // Not there: fine for a stage the learner never reached, not when a later one is.
-                let later = track.stages[index + 1..]
-                    .iter()
-                    .any(|s| installed(s).symlink_metadata().is_ok());
-                if later {
-                    found.push((
-                        stage.id.clone(),
-                        format!("the learner deleted {}", relative(&path)),
-                    ));
-                    continue;
+        let copy = course_track.join(&stage.id).join("tests.rs");
+        let mut copies = vec![(path.clone(), read(&path))];
+        if course_track.is_dir() {
+            copies.push((copy.clone(), read(&copy)));
+        }
+        let mut outdated = Vec::new();
+        let mut tampered = None;
+        for (file, text) in copies {
+            match text {
+                Some(text) if text != trusted => {
+                    match reference.earlier_version(&in_course, &text).await {
+                        Some(commit) => {
+                            outdated.push(format!("{} as of commit {commit}", relative(&file)));
+                        }
+                        None => {
+                            tampered = Some(format!("the learner changed {}", relative(&file)));
+                            break;
+                        }
+                    }
+                }
+                Some(_) => {}
+                // The installed copy may be missing for a stage the learner never reached, not
+                // when a later one is there; the course's own copy must always be there.
+                None if file == path => {
+                    let later = track.stages[index + 1..]
+                        .iter()
+                        .any(|s| installed(s).symlink_metadata().is_ok());
+                    if later {
+                        tampered = Some(format!("the learner deleted {}", relative(&file)));
+                        break;
+                    }
+                }
+                None => {
+                    tampered = Some(format!("the learner deleted {}", relative(&file)));
+                    break;
                 }
             }
         }
-        if course_track.is_dir() {
-            let copy = course_track.join(&stage.id).join("tests.rs");
-            match read(&copy) {
-                Some(text) if text != trusted => found.push((
-                    stage.id.clone(),
-                    format!("the learner changed {}", relative(&copy)),
+        if let Some(why) = tampered {
+            found.push((stage.id.clone(), Copies::Tampered(why)));
+        } else if !outdated.is_empty() {
+            found.push((
+                stage.id.clone(),
+                Copies::Outdated(format!(
+                    "the learner's copies are earlier versions of the course's tests ({}), an update not pulled yet: no tampering; graded with {}",
+                    outdated.join("; "),
+                    reference.describe()
                 )),
-                Some(_) => {}
-                None => found.push((
-                    stage.id.clone(),
-                    format!("the learner deleted {}", relative(&copy)),
-                )),
-            }
+            ));
         }
     }
     found

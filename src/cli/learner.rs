@@ -88,6 +88,9 @@ pub fn run(course: Course, target: Option<&str>, replay: Replay<'_>) -> anyhow::
         .transpose()?;
     let track = requested.map_or(session.working().track, |at| at.track);
     let working = session.enter(track)?;
+    if let Some(note) = session.tests_updated_note() {
+        eprintln!("{note}");
+    }
     // A bare TRACK names the track, not its first stage: run its working stage.
     let at = match (target, requested) {
         (Some(reference), Some(at)) if reference.contains('/') => at,

@@ -81,7 +81,11 @@ pub fn watch(course: Course, options: WatchOptions) -> anyhow::Result<u8> {
     // From here on the terminal is raw: the guard restores it on every way out, errors included;
     // ratatui's panic hook does it for panics.
     let guard = Restore;
-    let app = App::new(session, options, no_color);
+    let updated = session.tests_updated_note();
+    let mut app = App::new(session, options, no_color);
+    if updated.is_some() {
+        app.model.notice = updated;
+    }
     let signalled = Arc::clone(&app.signalled);
     let result = runtime.block_on(app.run(terminal));
     drop(guard);
@@ -274,6 +278,9 @@ impl App {
                 Ok(_) => {
                     self.watch_working_crate();
                     self.after_stage_change();
+                    if let Some(note) = self.session.tests_updated_note() {
+                        self.notice(note);
+                    }
                 }
                 Err(err) => self.notice(error_chain(&err)),
             },
@@ -330,6 +337,9 @@ impl App {
                 error: error_chain(&err),
             });
             return;
+        }
+        if let Some(note) = self.session.tests_updated_note() {
+            self.notice(note);
         }
         let cancel = CancellationToken::new();
         self.run = Some(cancel.clone());
