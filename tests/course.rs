@@ -8,28 +8,28 @@
 
 mod common;
 
-// The mutants are proved by the tests below, one track each, in parallel with this one.
-/// dev check's progress (which stage it is proving) is passed on line by line as it comes,
-/// through the test's own output: `cargo test -- --nocapture` shows it live, and a failing run
-/// shows it whole.
-#[test]
-fn the_bundled_course_is_sound() {
-    use std::io::BufRead;
+/// Runs katas in the repository and returns (exit code, stdout, stderr), passing each line of its
+/// stderr (which stage it is proving, each mutant's fate) on as it comes, to the test process's
+/// own stderr: libtest captures `eprintln!`, not a direct write, so even a plain `cargo test` in
+/// CI shows where these long tests are instead of nothing for minutes.
+fn katas_live(args: &[&str]) -> (i32, String, String) {
+    use std::io::{BufRead, Write};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut child = common::katas_std(root)
-        .args(["dev", "check", "--no-mutants"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
+    let label = args.join(" ");
     let progress = std::thread::spawn(move || {
         let mut all = String::new();
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
         {
-            eprintln!("{line}");
+            let _ = writeln!(std::io::stderr().lock(), "[katas {label}] {line}");
             all.push_str(&line);
             all.push('\n');
         }
@@ -39,14 +39,20 @@ fn the_bundled_course_is_sound() {
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
     let status = child.wait().unwrap();
     let stderr = progress.join().unwrap();
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+// The mutants are proved by the tests below, one track each, in parallel with this one.
+#[test]
+fn the_bundled_course_is_sound() {
+    let (code, stdout, stderr) = katas_live(&["dev", "check", "--no-mutants"]);
     println!("{stdout}");
     assert!(
         stderr.contains("proving "),
         "dev check says which stage it proves:\n{stderr}"
     );
     assert_eq!(
-        status.code(),
-        Some(0),
+        code, 0,
         "katas dev check found problems:\n{stdout}\n{stderr}"
     );
 }
@@ -55,8 +61,7 @@ fn the_bundled_course_is_sound() {
 /// (`katas dev mutants`), one track per test so the tracks share the machine's cores. A variant
 /// stops at its first failing test, so a kill costs about one incremental build.
 fn the_track_kills_its_mutants(track: &str) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (code, stdout, stderr) = common::output(root, &["dev", "mutants", "--track", track]);
+    let (code, stdout, stderr) = katas_live(&["dev", "mutants", "--track", track]);
     println!("{stdout}");
     assert_eq!(
         code, 0,
