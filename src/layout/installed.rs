@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::course::Course;
-use crate::fsutil::write_if_changed;
+use crate::fsutil::write_atomic;
 
 /// The record's file in the course's `.katas` folder.
 const FILE: &str = "installed-tests.toml";
@@ -46,9 +46,11 @@ impl Installed {
         Self { tracks }
     }
 
+    /// Writes the record atomically: two katas at once (watch and `katas run`) never leave a
+    /// torn file, only the one or the other's.
     pub(super) fn save(&self, path: &Path) -> io::Result<()> {
         let body = toml::to_string(&self.tracks).map_err(io::Error::other)?;
-        write_if_changed(path, &format!("{HEADER}{body}")).map(|_| ())
+        write_atomic(path, format!("{HEADER}{body}").as_bytes())
     }
 
     /// Whether `text` is what katas installed for this stage.
