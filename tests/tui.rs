@@ -83,6 +83,28 @@ fn a_save_during_a_run_gives_one_verdict_for_the_newest_file() {
 }
 
 #[test]
+fn a_course_update_of_the_tests_is_announced_on_the_screen() {
+    let (_dir, root) = common::course("mini");
+    let (code, _, stderr) = common::output(&root, &["run"]);
+    assert_ne!(code, -1, "{stderr}");
+    let course_tests = root.join("course/counter/count/tests.rs");
+    let text = std::fs::read_to_string(&course_tests).unwrap();
+    std::fs::write(&course_tests, format!("{text}\n// fixed by the teacher\n")).unwrap();
+
+    // The notice must outlive the first run's start, which clears the notices before it.
+    let mut screen = Screen::start(&root);
+    screen.wait_for("1 of 2 tests pass - count");
+    screen.wait_for("The course has changed the tests of: count");
+    assert!(
+        std::fs::read_to_string(root.join("exercises/counter/tests/stages/count.rs"))
+            .unwrap()
+            .ends_with("// fixed by the teacher\n")
+    );
+    screen.press("q");
+    assert!(screen.wait_exit());
+}
+
+#[test]
 fn the_editor_returns_to_the_watch_screen() {
     let (_dir, root) = common::course("mini");
     // An editor that asks the terminal something, as vim does, saves, and leaves before the

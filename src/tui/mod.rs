@@ -83,9 +83,7 @@ pub fn watch(course: Course, options: WatchOptions) -> anyhow::Result<u8> {
     let guard = Restore;
     let updated = session.tests_updated_note();
     let mut app = App::new(session, options, no_color);
-    if updated.is_some() {
-        app.model.notice = updated;
-    }
+    app.pending_notice = updated;
     let signalled = Arc::clone(&app.signalled);
     let result = runtime.block_on(app.run(terminal));
     drop(guard);
@@ -120,6 +118,9 @@ struct App {
     watcher: Option<watch::Watcher>,
     /// The signal (SIGTERM, SIGHUP) that ended the screen, 0 if none.
     signalled: Arc<AtomicU8>,
+    /// A notice from before the screen opened (the course updated some stage tests), shown once
+    /// the first run has started: starting a run clears the notices of the one before.
+    pending_notice: Option<String>,
 }
 
 impl App {
@@ -138,6 +139,7 @@ impl App {
             run_tasks: Vec::new(),
             watcher: None,
             signalled: Arc::new(AtomicU8::new(0)),
+            pending_notice: None,
         }
     }
 
@@ -338,7 +340,8 @@ impl App {
             });
             return;
         }
-        if let Some(note) = self.session.tests_updated_note() {
+        let note = self.session.tests_updated_note();
+        if let Some(note) = note.or_else(|| self.pending_notice.take()) {
             self.notice(note);
         }
         let cancel = CancellationToken::new();
