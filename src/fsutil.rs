@@ -121,6 +121,11 @@ pub fn list_files(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
     Ok(out)
 }
 
+/// Lowercase hexadecimal: how katas writes the digests it keeps of files and folders.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,44 +61,78 @@ pub fn main_rs<'a>(stages: impl IntoIterator<Item = &'a Stage>) -> String {
 }
 
 /// Makes sure a track's crate exists (copying the start the first time) and holds the tests of
-/// stages `0..=upto`: missing stage files are written, `main.rs` is rewritten when it differs.
-/// A stage file the learner changed is left as it is (see [`edited_tests`]); one that still holds
-/// the text katas installed, while the course's tests have changed since, gets the new tests.
-/// Returns the ids of the stages whose tests were so updated.
-pub fn install_tests(course: &Course, track: &Track, upto: usize) -> io::Result<Vec<String>> {
+/// stages `0..=upto`: missing stage files are written (and recorded as katas'), `main.rs` is
+/// rewritten when it differs. A stage file that exists is left as it is (see [`edited_tests`]
+/// and [`update_tests`]). Runs before every run, so it only looks at what is missing.
+pub fn install_tests(course: &Course, track: &Track, upto: usize) -> io::Result<()> {
     let crate_dir = course.crate_dir(track);
     if !crate_dir.join("Cargo.toml").exists() {
         copy_tree(&course.start_dir(track), &crate_dir)?;
     }
+    let reached = reached(track, upto);
+    let mut written = Vec::new();
+    for stage in reached {
+        let path = stage_test_path(&crate_dir, stage);
+        if !path.exists() {
+            write_if_changed(&path, &stage.tests)?;
+            written.push(stage);
+        }
+    }
+    if !written.is_empty() {
+        let record_path = Installed::path(course);
+        let mut record = Installed::load(&record_path);
+        for stage in written {
+            record.note(&track.id, &stage.id, &stage.tests);
+        }
+        save_record(&record, &record_path);
+    }
+    write_if_changed(&stages_dir(&crate_dir).join("main.rs"), &main_rs(reached))?;
+    Ok(())
+}
+
+/// Brings the reached stages' test files up to date with the course: a file that still holds
+/// the text katas installed, while the course's tests have changed since (a teacher fixed a
+/// test, the learner pulled), gets the new tests; a file the learner changed is left as it is.
+/// Returns the ids of the stages so updated. Once per track and katas process is enough: the
+/// course katas loaded does not change while it runs.
+pub fn update_tests(course: &Course, track: &Track, upto: usize) -> io::Result<Vec<String>> {
+    let crate_dir = course.crate_dir(track);
     let record_path = Installed::path(course);
     let mut record = Installed::load(&record_path);
     let before = record.clone();
     let mut updated = Vec::new();
-    let reached = &track.stages[..=upto.min(track.stages.len().saturating_sub(1))];
-    for stage in reached {
+    for stage in reached(track, upto) {
         let path = stage_test_path(&crate_dir, stage);
-        match fs::read_to_string(&path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                write_if_changed(&path, &stage.tests)?;
-            }
+        let on_disk = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
             Err(err) => return Err(err),
-            Ok(on_disk) if normalize(&on_disk) == normalize(&stage.tests) => {}
-            Ok(on_disk) if record.wrote(&track.id, &stage.id, &on_disk) => {
-                write_if_changed(&path, &stage.tests)?;
-                updated.push(stage.id.clone());
-            }
+        };
+        if normalize(&on_disk) != normalize(&stage.tests) {
             // The learner's own edit (or a copy from before katas kept a record): theirs.
-            Ok(_) => continue,
+            if !record.wrote(&track.id, &stage.id, &on_disk) {
+                continue;
+            }
+            write_if_changed(&path, &stage.tests)?;
+            updated.push(stage.id.clone());
         }
         record.note(&track.id, &stage.id, &stage.tests);
     }
-    write_if_changed(&stages_dir(&crate_dir).join("main.rs"), &main_rs(reached))?;
     if record != before {
-        // Only a convenience (see `installed`): a record that cannot be written costs a later
-        // course update of these files, never this run.
-        let _ = record.save(&record_path);
+        save_record(&record, &record_path);
     }
     Ok(updated)
+}
+
+/// The stages `0..=upto` of a track.
+fn reached(track: &Track, upto: usize) -> &[Stage] {
+    &track.stages[..=upto.min(track.stages.len().saturating_sub(1))]
+}
+
+/// Only a convenience (see `installed`): a record that cannot be written costs a later course
+/// update of the test files, never the run at hand.
+fn save_record(record: &Installed, path: &Path) {
+    let _ = record.save(path);
 }
 
 /// The stages (among `0..=upto`) whose test file in the crate differs from `reference`.
@@ -122,7 +156,7 @@ pub fn edited_tests<'a>(
 }
 
 /// Line endings are not an edit: git on Windows may check files out with CRLF.
-fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 

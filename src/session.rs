@@ -43,6 +43,8 @@ pub struct Session {
     store: ProgressStore,
     /// The stages whose tests the last [`Session::enter`] brought up to date with the course.
     tests_updated: Vec<String>,
+    /// The tracks whose test files this session has brought up to date (once each is enough).
+    tests_checked: std::collections::BTreeSet<usize>,
 }
 
 /// What `next` did.
@@ -75,6 +77,7 @@ impl Session {
             progress,
             store,
             tests_updated: Vec::new(),
+            tests_checked: std::collections::BTreeSet::new(),
         })
     }
 
@@ -152,13 +155,16 @@ impl Session {
     pub fn enter(&mut self, track: usize) -> Result<StageRef, SessionError> {
         let at = self.working_in(track);
         let track_ref = &self.course.tracks[track];
-        self.tests_updated =
-            layout::install_tests(&self.course, track_ref, at.stage).map_err(|source| {
-                SessionError::Layout {
-                    path: self.course.crate_dir(track_ref),
-                    source,
-                }
-            })?;
+        let layout_error = |source| SessionError::Layout {
+            path: self.course.crate_dir(track_ref),
+            source,
+        };
+        self.tests_updated = if self.tests_checked.insert(track) {
+            layout::update_tests(&self.course, track_ref, at.stage).map_err(layout_error)?
+        } else {
+            Vec::new()
+        };
+        layout::install_tests(&self.course, track_ref, at.stage).map_err(layout_error)?;
         let id = track_ref.id.clone();
         let stage_id = track_ref.stages[at.stage].id.clone();
         let changed = self.progress.current_track.as_deref() != Some(id.as_str())
@@ -240,13 +246,8 @@ impl Session {
         })
     }
 
-    /// The stages whose tests the last [`Session::enter`] replaced with the course's newer ones
-    /// (the learner's copies were still the ones katas had installed).
-    pub fn tests_updated(&self) -> &[String] {
-        &self.tests_updated
-    }
-
-    /// What to tell the learner about [`Session::tests_updated`], if anything.
+    /// What to tell the learner about the stages whose tests the last [`Session::enter`]
+    /// replaced with the course's newer ones (the learner's copies were still katas'), if any.
     pub fn tests_updated_note(&self) -> Option<String> {
         (!self.tests_updated.is_empty()).then(|| {
             format!(

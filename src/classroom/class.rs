@@ -4,7 +4,7 @@
 //! learner and an HTML class report.
 
 mod cache;
-mod fetch;
+pub(crate) mod fetch;
 mod grade;
 mod html;
 mod render;

@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use tokio_util::sync::CancellationToken;
+
+use super::class::fetch;
 use crate::bundled;
 use crate::course::{self, Course, CourseError, Stage, Track};
+use crate::layout;
 
 /// Where the reference came from, as reports name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,14 +141,14 @@ impl Reference {
         if self.kind != ReferenceKind::Directory {
             return None;
         }
-        let wanted = text.replace("\r\n", "\n");
+        let wanted = layout::normalize(text);
         let path = format!("./{}", relative.display());
         let log = self
             .git(&["log", "--format=%h", "--no-renames", "--", &path])
             .await?;
         for commit in log.lines().map(str::trim).filter(|c| !c.is_empty()) {
             let old = self.git(&["show", &format!("{commit}:{path}")]).await;
-            if old.is_some_and(|old| old.replace("\r\n", "\n") == wanted) {
+            if old.is_some_and(|old| layout::normalize(&old) == wanted) {
                 return Some(commit.to_owned());
             }
         }
@@ -153,19 +157,16 @@ impl Reference {
 
     /// A git command's standard output in the reference's folder, if it ran and succeeded.
     async fn git(&self, args: &[&str]) -> Option<String> {
-        let run = tokio::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.course.root)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let output = tokio::time::timeout(GIT_LIMIT, run).await.ok()?.ok()?;
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        let what = "read the reference's history";
+        fetch::git(
+            Some(&self.course.root),
+            args,
+            GIT_LIMIT,
+            &CancellationToken::new(),
+            what,
+        )
+        .await
+        .ok()
     }
 }
 

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::normalize;
 use crate::course::Course;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{hex, write_atomic};
 
 /// The record's file in the course's `.katas` folder.
 const FILE: &str = "installed-tests.toml";
@@ -71,9 +72,10 @@ impl Installed {
 
 /// A digest of a test text, line endings aside (git on Windows may check files out with CRLF).
 fn digest_of(text: &str) -> String {
-    let digest = Sha256::digest(text.replace("\r\n", "\n").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!(
+        "sha256:{}",
+        hex(&Sha256::digest(normalize(text).as_bytes()))
+    )
 }
 
 #[cfg(test)]

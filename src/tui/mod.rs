@@ -340,8 +340,7 @@ impl App {
             });
             return;
         }
-        let note = self.session.tests_updated_note();
-        if let Some(note) = note.or_else(|| self.pending_notice.take()) {
+        if let Some(note) = self.pending_notice.take() {
             self.notice(note);
         }
         let cancel = CancellationToken::new();

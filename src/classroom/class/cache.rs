@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::fetch::hex;
 use super::results::LearnerGrades;
 use super::roster::Learner;
+use crate::fsutil::hex;
 use crate::fsutil::write_atomic;
 
 /// A folder of cached grades.

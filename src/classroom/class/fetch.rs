@@ -14,7 +14,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::roster::Source;
-use crate::fsutil::{copy_tree, list_files};
+use crate::fsutil::{copy_tree, hex, list_files};
 use crate::runner::{Ended, Limits, run_limited};
 
 /// Why a submission could not be fetched.
@@ -177,8 +177,10 @@ pub async fn copy_fetched(
     Ok(commit)
 }
 
-/// Runs git, returning its stdout; a failure carries what git said on stderr.
-async fn git(
+/// Runs git, returning its stdout; a failure carries what git said on stderr. The caller's
+/// environment never picks the repository (`GIT_DIR` and `GIT_WORK_TREE` are dropped), git never
+/// asks for a password, and the whole process group goes at the limit.
+pub(crate) async fn git(
     dir: Option<&Path>,
     args: &[&str],
     limit: Duration,
@@ -258,11 +260,6 @@ fn folder_hash(dir: &Path) -> Result<String, FetchError> {
         hasher.update(&bytes);
     }
     Ok(format!("tree:{}", hex(&hasher.finalize())))
-}
-
-/// Lowercase hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

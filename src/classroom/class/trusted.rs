@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::fetch::hex;
 use super::results::ReferenceUsed;
 use crate::classroom::Reference;
 use crate::course::CourseError;
+use crate::fsutil::hex;
 use crate::fsutil::list_files;
 
 /// Why the reference cannot be used.
