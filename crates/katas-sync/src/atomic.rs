@@ -16,11 +16,22 @@ pub fn fence(order: Ordering) {
 }
 
 /// Dispatches a method call to whichever primitive `$self` wraps.
+/// An access through `&self` is a scheduling point and touches the model atomic's
+/// [`model::Serial`]; one through `&mut self` or `self` is neither (nobody else can reach it).
 macro_rules! dispatch {
+    (owned $self:expr, $atomic:ident => $call:expr) => {
+        match $self {
+            Inner::Std($atomic) => $call,
+            Inner::Model($atomic, _) => $call,
+        }
+    };
     ($self:expr, $atomic:ident => $call:expr) => {
         match $self {
             Inner::Std($atomic) => $call,
-            Inner::Model($atomic) => $call,
+            Inner::Model($atomic, serial) => {
+                serial.touch();
+                $call
+            }
         }
     };
 }
@@ -31,7 +42,7 @@ macro_rules! common_methods {
         /// A new atomic holding `value`.
         pub fn new(value: $value) -> Self {
             let inner = if model::active() {
-                Inner::Model(Model::new(value))
+                Inner::Model(Model::new(value), model::Serial::next())
             } else {
                 Inner::Std(Std::new(value))
             };
@@ -111,12 +122,12 @@ macro_rules! common_methods {
 
         /// The value, through `&mut self`.
         pub fn get_mut(&mut self) -> &mut $value {
-            dispatch!(&mut self.inner, atomic => atomic.get_mut())
+            dispatch!(owned &mut self.inner, atomic => atomic.get_mut())
         }
 
         /// Consumes the atomic, returning its value.
         pub fn into_inner(self) -> $value {
-            dispatch!(self.inner, atomic => atomic.into_inner())
+            dispatch!(owned self.inner, atomic => atomic.into_inner())
         }
     };
 }
@@ -155,7 +166,7 @@ macro_rules! atomic_int {
 
             pub(super) enum Inner {
                 Std(Std),
-                Model(Model),
+                Model(Model, model::Serial),
             }
 
             #[doc = concat!("An integer shared between threads, like `std::sync::atomic::", stringify!($name), "`.")]
@@ -212,7 +223,7 @@ mod atomic_bool {
 
     pub(super) enum Inner {
         Std(Std),
-        Model(Model),
+        Model(Model, model::Serial),
     }
 
     /// A boolean shared between threads, like `std::sync::atomic::AtomicBool`.

@@ -14,7 +14,7 @@ pub struct Mutex<T> {
 
 enum Inner<T> {
     Std(std::sync::Mutex<T>),
-    Model(shuttle::sync::Mutex<T>),
+    Model(shuttle::sync::Mutex<T>, model::Serial),
 }
 
 /// The guard of a locked [`Mutex`]; unlocks on drop.
@@ -31,7 +31,7 @@ impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
     pub fn new(value: T) -> Self {
         let inner = if model::active() {
-            Inner::Model(shuttle::sync::Mutex::new(value))
+            Inner::Model(shuttle::sync::Mutex::new(value), model::Serial::next())
         } else {
             Inner::Std(std::sync::Mutex::new(value))
         };
@@ -43,7 +43,10 @@ impl<T> Mutex<T> {
         let guard = |inner| MutexGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_lock(lock.lock(), |g| guard(GuardInner::Std(g))),
-            Inner::Model(lock) => map_lock(lock.lock(), |g| guard(GuardInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_lock(lock.lock(), |g| guard(GuardInner::Model(g)))
+            }
         }
     }
 
@@ -52,7 +55,10 @@ impl<T> Mutex<T> {
         let guard = |inner| MutexGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_try(lock.try_lock(), |g| guard(GuardInner::Std(g))),
-            Inner::Model(lock) => map_try(lock.try_lock(), |g| guard(GuardInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_try(lock.try_lock(), |g| guard(GuardInner::Model(g)))
+            }
         }
     }
 
@@ -60,7 +66,7 @@ impl<T> Mutex<T> {
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         match &mut self.inner {
             Inner::Std(lock) => lock.get_mut(),
-            Inner::Model(lock) => lock.get_mut(),
+            Inner::Model(lock, _) => lock.get_mut(),
         }
     }
 
@@ -68,7 +74,7 @@ impl<T> Mutex<T> {
     pub fn into_inner(self) -> LockResult<T> {
         match self.inner {
             Inner::Std(lock) => lock.into_inner(),
-            Inner::Model(lock) => lock.into_inner(),
+            Inner::Model(lock, _) => lock.into_inner(),
         }
     }
 }
@@ -126,7 +132,7 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             Inner::Std(lock) => lock.fmt(f),
-            Inner::Model(lock) => lock.fmt(f),
+            Inner::Model(lock, _) => lock.fmt(f),
         }
     }
 }

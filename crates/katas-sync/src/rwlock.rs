@@ -14,7 +14,7 @@ pub struct RwLock<T> {
 
 enum Inner<T> {
     Std(std::sync::RwLock<T>),
-    Model(shuttle::sync::RwLock<T>),
+    Model(shuttle::sync::RwLock<T>, model::Serial),
 }
 
 /// Shared access to a read-locked [`RwLock`]; unlocks on drop.
@@ -41,7 +41,7 @@ impl<T> RwLock<T> {
     /// A new unlocked lock holding `value`.
     pub fn new(value: T) -> Self {
         let inner = if model::active() {
-            Inner::Model(shuttle::sync::RwLock::new(value))
+            Inner::Model(shuttle::sync::RwLock::new(value), model::Serial::next())
         } else {
             Inner::Std(std::sync::RwLock::new(value))
         };
@@ -53,7 +53,10 @@ impl<T> RwLock<T> {
         let read = |inner| RwLockReadGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_lock(lock.read(), |g| read(ReadInner::Std(g))),
-            Inner::Model(lock) => map_lock(lock.read(), |g| read(ReadInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_lock(lock.read(), |g| read(ReadInner::Model(g)))
+            }
         }
     }
 
@@ -62,7 +65,10 @@ impl<T> RwLock<T> {
         let write = |inner| RwLockWriteGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_lock(lock.write(), |g| write(WriteInner::Std(g))),
-            Inner::Model(lock) => map_lock(lock.write(), |g| write(WriteInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_lock(lock.write(), |g| write(WriteInner::Model(g)))
+            }
         }
     }
 
@@ -71,7 +77,10 @@ impl<T> RwLock<T> {
         let read = |inner| RwLockReadGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_try(lock.try_read(), |g| read(ReadInner::Std(g))),
-            Inner::Model(lock) => map_try(lock.try_read(), |g| read(ReadInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_try(lock.try_read(), |g| read(ReadInner::Model(g)))
+            }
         }
     }
 
@@ -80,7 +89,10 @@ impl<T> RwLock<T> {
         let write = |inner| RwLockWriteGuard { inner };
         match &self.inner {
             Inner::Std(lock) => map_try(lock.try_write(), |g| write(WriteInner::Std(g))),
-            Inner::Model(lock) => map_try(lock.try_write(), |g| write(WriteInner::Model(g))),
+            Inner::Model(lock, serial) => {
+                serial.touch();
+                map_try(lock.try_write(), |g| write(WriteInner::Model(g)))
+            }
         }
     }
 
@@ -88,7 +100,7 @@ impl<T> RwLock<T> {
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         match &mut self.inner {
             Inner::Std(lock) => lock.get_mut(),
-            Inner::Model(lock) => lock.get_mut(),
+            Inner::Model(lock, _) => lock.get_mut(),
         }
     }
 
@@ -96,7 +108,7 @@ impl<T> RwLock<T> {
     pub fn into_inner(self) -> LockResult<T> {
         match self.inner {
             Inner::Std(lock) => lock.into_inner(),
-            Inner::Model(lock) => lock.into_inner(),
+            Inner::Model(lock, _) => lock.into_inner(),
         }
     }
 }
@@ -165,7 +177,7 @@ impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             Inner::Std(lock) => lock.fmt(f),
-            Inner::Model(lock) => lock.fmt(f),
+            Inner::Model(lock, _) => lock.fmt(f),
         }
     }
 }

@@ -72,6 +72,118 @@ fn an_operation_synchronised_only_through_std_is_reported() {
     });
 }
 
+// Forges of the check above: a learner whose store synchronises through `std::sync` (its races
+// invisible to the model) touches something of this crate's in each operation, to be let through.
+
+#[test]
+#[should_panic(expected = "without any lock or atomic from `katas_sync`")]
+fn a_throwaway_atomic_touched_inside_the_operation_is_not_synchronisation() {
+    model::check(1, 2, 1, || {
+        let hidden = StdCounter::new(0);
+        model::synchronised("bump", || {
+            hidden.fetch_add(1, Ordering::SeqCst);
+            let decoy = AtomicU64::new(0);
+            decoy.fetch_add(1, Ordering::SeqCst);
+        });
+    });
+}
+
+#[test]
+#[should_panic(expected = "without any lock or atomic from `katas_sync`")]
+fn a_throwaway_lock_taken_inside_the_operation_is_not_synchronisation() {
+    model::check(1, 2, 1, || {
+        let hidden = StdCounter::new(0);
+        model::synchronised("bump", || {
+            let decoy = Mutex::new(());
+            let _held = decoy.lock().unwrap_or_else(PoisonError::into_inner);
+            hidden.fetch_add(1, Ordering::SeqCst);
+        });
+    });
+}
+
+#[test]
+#[should_panic(expected = "without any lock or atomic from `katas_sync`")]
+fn a_bare_yield_is_not_synchronisation() {
+    model::check(1, 2, 1, || {
+        let hidden = StdCounter::new(0);
+        model::synchronised("bump", || {
+            hidden.fetch_add(1, Ordering::SeqCst);
+            thread::yield_now();
+        });
+    });
+}
+
+#[test]
+fn an_operation_that_creates_state_under_a_shared_lock_passes() {
+    // A map of per-key locks, each created on first use: the new key's lock is the operation's
+    // own, the map's lock is shared, and that is what counts.
+    model::check(5, 3, 100, || {
+        let keys: Arc<Mutex<Vec<Arc<Mutex<u64>>>>> = Arc::new(Mutex::new(Vec::new()));
+        let other = Arc::clone(&keys);
+        let add_key = |keys: &Mutex<Vec<Arc<Mutex<u64>>>>| {
+            model::synchronised("add_key", || {
+                let fresh = Arc::new(Mutex::new(0));
+                *fresh.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                keys.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(fresh);
+            });
+        };
+        let worker = thread::spawn(move || add_key(&other));
+        add_key(&keys);
+        let _ = worker.join();
+        assert_eq!(keys.lock().unwrap_or_else(PoisonError::into_inner).len(), 2);
+    });
+}
+
+#[test]
+fn nested_operations_each_count_their_own_points() {
+    model::check(2, 2, 10, || {
+        let shared = Arc::new(AtomicU64::new(0));
+        let other = Arc::clone(&shared);
+        let worker = thread::spawn(move || {
+            model::synchronised("worker", || other.fetch_add(1, Ordering::SeqCst));
+        });
+        model::synchronised("outer", || {
+            model::synchronised("inner", || shared.fetch_add(1, Ordering::SeqCst));
+        });
+        let _ = worker.join();
+        assert_eq!(shared.load(Ordering::SeqCst), 2);
+    });
+}
+
+/// Two threads, each changing `shared` in a [`model::synchronised`] operation, many times.
+fn honest_increments() {
+    model::check(3, 2, 400, || {
+        let shared = Arc::new(AtomicU64::new(0));
+        let other = Arc::clone(&shared);
+        let worker = thread::spawn(move || {
+            for _ in 0..5 {
+                model::synchronised("worker", || other.fetch_add(1, Ordering::SeqCst));
+            }
+        });
+        for _ in 0..5 {
+            model::synchronised("main", || shared.fetch_add(1, Ordering::SeqCst));
+        }
+        let _ = worker.join();
+    });
+}
+
+#[test]
+fn model_checks_running_at_once_in_one_process_keep_their_counts_apart() {
+    // The test harness runs tests on several OS threads, each with its own model executions and
+    // the same task ids: one test's points must never count for, or end, another's operations.
+    let runs: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(honest_increments))
+        .collect();
+    for run in runs {
+        assert!(
+            run.join().is_ok(),
+            "an honest model check failed beside others"
+        );
+    }
+}
+
 #[test]
 fn outside_a_model_the_types_are_std_and_work_on_real_threads() {
     assert!(!model::active(), "a plain test is not a model execution");
