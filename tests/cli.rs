@@ -321,6 +321,15 @@ fn verify_grades_every_stage_and_reports_tampering() {
         "stage 2 is graded whatever the progress"
     );
     assert_eq!(json["stages"][1]["tests_failed"], 1);
+    assert!(
+        json["stages"][0].get("reason").is_none(),
+        "a clean pass has no reason: {stdout}"
+    );
+    let reason = json["stages"][1]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("tests failed"),
+        "a JSON consumer learns why a stage failed: {stdout}"
+    );
     assert_eq!(
         (json["passed"].as_u64(), json["failed"].as_u64()),
         (Some(1), Some(1))

@@ -148,8 +148,9 @@ pub struct StageVerdict {
     pub tests_failed: usize,
     /// The wall time of the run that judged the stage (stages judged together share one run).
     pub duration_ms: u64,
-    /// Why it failed or errored, in words (not in the JSON: JUnit carries the details).
-    #[serde(skip)]
+    /// Why it failed, errored or was tampered with, in words; also a note on a passed stage
+    /// (tests from an earlier version of the course). Absent from the JSON when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip)]
     pub tests: Vec<runner::TestResult>,
