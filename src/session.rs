@@ -182,16 +182,15 @@ impl Session {
         Ok(at)
     }
 
-    /// The request that runs a stage: its crate, the shared build folder, its time limit.
+    /// The request that runs a stage: its crate, the shared build folder, its limits and test
+    /// threads.
     pub fn run_request(&self, at: StageRef) -> RunRequest {
         let track = self.track(at);
-        let mut request = RunRequest::new(
+        RunRequest::for_stage(
             &self.course.crate_dir(track),
             &self.course.target_dir(),
-            self.stage(at).time_limit,
-        );
-        request.memory_limit = Some(self.stage(at).memory_limit_mib * 1024 * 1024);
-        request
+            self.stage(at),
+        )
     }
 
     /// The request that runs clippy on a stage's crate: the stage's crate, clippy's own build

@@ -327,8 +327,8 @@ fn verify_grades_every_stage_and_reports_tampering() {
     );
     let reason = json["stages"][1]["reason"].as_str().unwrap_or_default();
     assert!(
-        reason.contains("tests failed"),
-        "a JSON consumer learns why a stage failed: {stdout}"
+        reason.contains("does not compile") && reason.contains("reset"),
+        "a JSON consumer learns why a stage failed (stage 2's `reset` is not written): {stdout}"
     );
     assert_eq!(
         (json["passed"].as_u64(), json["failed"].as_u64()),
@@ -954,4 +954,82 @@ fn a_cargo_that_fails_after_building_the_tests_still_fails_the_run() {
         !stdout.contains("Stage passed!") && !stdout.contains("tests pass"),
         "a failed build has no test verdict: {stdout}"
     );
+}
+
+/// Three tests that each wait, at most 3 s, until all three are running at once.
+const RENDEZVOUS_TESTS: &str = r#"
+static ARRIVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn meet_the_others() {
+    ARRIVED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while ARRIVED.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+        assert!(std::time::Instant::now() < deadline, "the three tests never ran at once");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn meets_one() {
+    meet_the_others();
+}
+
+#[test]
+fn meets_two() {
+    meet_the_others();
+}
+
+#[test]
+fn meets_three() {
+    meet_the_others();
+}
+"#;
+
+#[test]
+fn a_stages_test_threads_decide_how_many_of_its_tests_run_at_once_in_watch_and_in_grading() {
+    // 1 thread: the tests run one after another and never meet; 3: they all run at once. Either
+    // way independent of the machine's cores, which decide libtest's default.
+    for (threads, meet) in [(1, false), (3, true)] {
+        let (_dir, root) = course("mini");
+        let (_pristine_dir, pristine) = course("mini");
+        for course in [&root, &pristine] {
+            let stage = course.join("course/counter/count");
+            common::edit(
+                &stage.join("stage.toml"),
+                "time_limit_secs = 10",
+                &format!("time_limit_secs = 10\ntest_threads = {threads}"),
+            );
+            let mut tests = std::fs::read_to_string(stage.join("tests.rs")).unwrap();
+            tests.push_str(RENDEZVOUS_TESTS);
+            std::fs::write(stage.join("tests.rs"), tests).unwrap();
+        }
+        output(&root, &["run"]);
+        solve_stage_one(&root);
+        let (code, stdout, stderr) = output(&root, &["run"]);
+        assert_eq!(
+            code == 0,
+            meet,
+            "test_threads = {threads}: katas run\n{stdout}{stderr}"
+        );
+        let reference = pristine.to_str().unwrap();
+        let (code, stdout, stderr) = output(
+            &root,
+            &[
+                "verify",
+                "--stage",
+                "counter/count",
+                "--format",
+                "json",
+                "--reference",
+                reference,
+            ],
+        );
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+        assert_eq!(
+            json["stages"][0]["status"],
+            if meet { "passed" } else { "failed" },
+            "test_threads = {threads}: the grade runs the tests as watch does\n{stdout}{stderr}"
+        );
+        assert_eq!(code == 0, meet, "{stderr}");
+    }
 }

@@ -351,6 +351,27 @@ fn a_memory_limit_out_of_range_is_refused_and_one_in_range_is_kept() {
     );
 }
 
+#[test]
+fn test_threads_out_of_range_are_refused_and_in_range_are_kept() {
+    let problems = problems_after(|root| {
+        edit(
+            &root.join("course/counter/count/stage.toml"),
+            "time_limit_secs = 10",
+            "time_limit_secs = 10\ntest_threads = 0",
+        )
+    });
+    one(&problems, "test_threads = 0 is out of range");
+    let (_dir, root) = common::course("mini");
+    edit(
+        &root.join("course/counter/count/stage.toml"),
+        "time_limit_secs = 10",
+        "time_limit_secs = 10\ntest_threads = 8",
+    );
+    let course = course::load(&root).unwrap();
+    assert_eq!(course.tracks[0].stages[0].test_threads, Some(8));
+    assert_eq!(course.tracks[0].stages[1].test_threads, None);
+}
+
 /// The learner's crates as committed hold the stage tests exactly as the course has them: a
 /// stale copy would be graded as `tampered` on every fresh clone, and would test less.
 #[test]

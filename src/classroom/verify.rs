@@ -411,6 +411,11 @@ async fn run_stages(
         .map(|&i| cap(track.stages[i].time_limit))
         .sum();
     let mut request = RunRequest::new(&graded.dir, &target, limit);
+    // As in `watch`: the run's latest stage says how many tests run at once.
+    request.test_threads = stages
+        .iter()
+        .max()
+        .and_then(|&i| track.stages[i].test_threads);
     request.launch = Launch::Graded(Arc::new(launch));
     request.build_time_limit = cap(request.build_time_limit);
     let outcome = match &options.cancel {

@@ -288,6 +288,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(30),
             memory_limit_mib: 2048,
+            test_threads: None,
             strict: false,
             hints: vec![],
             test_hints: vec![],

@@ -34,6 +34,9 @@ const TAKEN_STAGE_IDS: &[&str] = &["start", "main"];
 /// The longest time limit a stage may set: past this a hung test would hold a grader too long.
 const MAX_TIME_LIMIT_SECS: u64 = 3600;
 
+/// The test threads a stage may ask for: more would only multiply a runaway test.
+const TEST_THREADS_RANGE: std::ops::RangeInclusive<u64> = 1..=64;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawIndex {
@@ -59,6 +62,7 @@ struct RawStage {
     concepts: Spanned<Vec<Spanned<String>>>,
     time_limit_secs: Option<Spanned<u64>>,
     memory_limit_mib: Option<Spanned<u64>>,
+    test_threads: Option<Spanned<u64>>,
     #[serde(default)]
     strict: bool,
     hints: Spanned<Vec<Spanned<String>>>,
@@ -302,6 +306,7 @@ impl Loader {
         let concepts = self.concepts(&manifest, raw.concepts);
         let time_limit = self.time_limit(&manifest, raw.time_limit_secs);
         let memory_limit_mib = self.memory_limit(&manifest, raw.memory_limit_mib);
+        let test_threads = self.test_threads(&manifest, raw.test_threads);
         let hints = self.ladder(&manifest, raw.hints, "hints");
         let reflection = self
             .ladder(&manifest, raw.reflection, "reflection")
@@ -333,6 +338,7 @@ impl Loader {
             concepts,
             time_limit,
             memory_limit_mib,
+            test_threads,
             strict: raw.strict,
             hints,
             test_hints,
@@ -381,6 +387,24 @@ impl Loader {
             return DEFAULT_TIME_LIMIT;
         }
         Duration::from_secs(secs)
+    }
+
+    fn test_threads(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> Option<usize> {
+        let raw = raw?;
+        let threads = *raw.get_ref();
+        if !TEST_THREADS_RANGE.contains(&threads) {
+            self.report(source.problem(
+                Some(raw.span().start),
+                format!("test_threads = {threads} is out of range"),
+                format!(
+                    "use a number of threads from {} to {}, or leave it out for libtest's default (one per core)",
+                    TEST_THREADS_RANGE.start(),
+                    TEST_THREADS_RANGE.end()
+                ),
+            ));
+            return None;
+        }
+        usize::try_from(threads).ok()
     }
 
     fn memory_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> u64 {

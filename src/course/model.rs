@@ -60,6 +60,11 @@ pub struct Stage {
     pub time_limit: Duration,
     /// How much memory (MiB) the test run may use before it is stopped.
     pub memory_limit_mib: u64,
+    /// How many tests run at once in a run whose latest stage is this one (`--test-threads`);
+    /// `None`: libtest's default, one per core. Stages whose tests mostly wait (on sockets,
+    /// timers, a server's shutdown) set more: the author vouches that this stage's tests and the
+    /// earlier stages' hold their verdicts that way, and `dev check`/`dev mutants` prove it.
+    pub test_threads: Option<usize>,
     /// A strict stage passes only when the crate is also clippy-clean under the course's lint
     /// set (`hints::lint_args`); other stages show lints as advice.
     pub strict: bool,

@@ -312,7 +312,8 @@ async fn build_and_run(
     layout::assemble(course, track, base, index, |s| s.tests.clone(), dir)
         .map_err(|e| e.to_string())?;
     let stage = &track.stages[index];
-    let request = RunRequest::new(dir, &course.scratch_target_dir(), stage.time_limit * 2);
+    let mut request = RunRequest::new(dir, &course.scratch_target_dir(), stage.time_limit * 2);
+    request.test_threads = stage.test_threads;
     runner::run_to_end(&request).await
 }
 

@@ -499,6 +499,8 @@ async fn build_and_test(
         patch::apply(&variant.patch, &dir).map_err(Failure::Patch)?;
     }
     let mut request = RunRequest::new(&dir, &target_dir(course), track.stages[index].time_limit);
+    // The stage's own parallelism: a kill (or an acceptance) must hold as learners run it.
+    request.test_threads = track.stages[index].test_threads;
     // One failing test decides a variant (a mutant killed, an alternative rejected); the
     // reference's run (no variant) is shown in full when it fails.
     request.stop_at_first_failure = variant.is_some();

@@ -129,6 +129,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(10),
             memory_limit_mib: 2048,
+            test_threads: None,
             strict: false,
             hints: vec![
                 rung("Plan?"),

@@ -222,6 +222,7 @@ mod tests {
             concepts: vec![],
             time_limit: Duration::from_secs(5),
             memory_limit_mib: 2048,
+            test_threads: None,
             strict: false,
             hints: rungs(&[
                 "What must survive?",

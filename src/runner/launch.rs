@@ -209,6 +209,8 @@ pub fn test_command(
     let mut args: Vec<OsString> = Vec::new();
     if list {
         args.extend(["--list".into(), "--format".into(), "terse".into()]);
+    } else if let Some(threads) = request.test_threads {
+        args.push(format!("--test-threads={threads}").into());
     }
     args.extend(request.filters.iter().map(OsString::from));
     let mut env: Vec<(OsString, OsString)> = vec![

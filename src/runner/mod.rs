@@ -64,6 +64,8 @@ pub struct RunRequest {
     /// Stop the test run at the first failing test (`dev mutants`: one failure kills a mutant,
     /// and rejects an alternative; the rest of the suite would only cost time).
     pub stop_at_first_failure: bool,
+    /// Tests run at once (`--test-threads`); `None`: libtest's default, one per core.
+    pub test_threads: Option<usize>,
 }
 
 impl RunRequest {
@@ -81,7 +83,17 @@ impl RunRequest {
             test_env: Vec::new(),
             launch: Launch::Plain,
             stop_at_first_failure: false,
+            test_threads: None,
         }
+    }
+
+    /// A request for a run whose latest stage is `stage`: its time and memory limits and its
+    /// test threads.
+    pub fn for_stage(crate_dir: &Path, target_dir: &Path, stage: &crate::course::Stage) -> Self {
+        let mut request = Self::new(crate_dir, target_dir, stage.time_limit);
+        request.memory_limit = Some(stage.memory_limit_mib * 1024 * 1024);
+        request.test_threads = stage.test_threads;
+        request
     }
 }
 
