@@ -1033,3 +1033,73 @@ fn a_stages_test_threads_decide_how_many_of_its_tests_run_at_once_in_watch_and_i
         assert_eq!(code == 0, meet, "{stderr}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_tests_of_a_run_get_a_temporary_folder_in_memory_removed_after_the_run() {
+    let shm = Path::new("/dev/shm");
+    let tmpfs = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T", "/dev/shm"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "tmpfs");
+    if !tmpfs {
+        eprintln!("skipped: /dev/shm is not a tmpfs on this machine");
+        return;
+    }
+    let (_dir, root) = course("mini");
+    let stage = root.join("course/counter/count/tests.rs");
+    let mut tests = std::fs::read_to_string(&stage).unwrap();
+    tests.push_str(
+        r#"
+#[test]
+fn notes_its_temporary_folder() {
+    let tmp = std::env::temp_dir();
+    std::fs::create_dir_all(tmp.join("store")).unwrap();
+    std::fs::write(tmp.join("store/log.1"), "set a 1").unwrap();
+    let note = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tmpdir.txt");
+    std::fs::write(note, tmp.to_string_lossy().as_bytes()).unwrap();
+}
+"#,
+    );
+    std::fs::write(&stage, tests).unwrap();
+    output(&root, &["run"]);
+    solve_stage_one(&root);
+    let run = common::katas(&root)
+        .env_remove("TMPDIR")
+        .arg("run")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let used = std::fs::read_to_string(root.join("exercises/counter/tmpdir.txt")).unwrap();
+    let used = Path::new(used.trim());
+    assert!(
+        used.starts_with(shm)
+            && used
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("katas-tests-")),
+        "the tests' TMPDIR is a run folder in /dev/shm, as the grader's is a tmpfs: {}",
+        used.display()
+    );
+    assert!(
+        !used.exists(),
+        "the run's folder and what the tests left in it are gone after the run"
+    );
+
+    // A TMPDIR the learner set is theirs.
+    let own = tempfile::tempdir().unwrap();
+    let run = common::katas(&root)
+        .env("TMPDIR", own.path())
+        .arg("run")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let used = std::fs::read_to_string(root.join("exercises/counter/tmpdir.txt")).unwrap();
+    assert!(
+        Path::new(used.trim()).starts_with(own.path()),
+        "a TMPDIR set by the learner is kept: {used}"
+    );
+}

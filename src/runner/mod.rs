@@ -11,6 +11,7 @@ pub mod launch;
 mod libtest;
 mod process;
 pub mod rustfmt;
+mod scratch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -402,21 +403,26 @@ async fn test_run(
         ),
         Launch::Plain => None,
     };
+    let mut command = launch::test_command(
+        request,
+        executable,
+        false,
+        &limits,
+        witness.as_ref().map(|(path, _)| path.as_path()),
+    );
+    // In memory, as the grader's sandbox gives them (`scratch`); removed when `tmp` drops, after
+    // the run's whole process group has ended.
+    let tmp = matches!(request.launch, Launch::Plain)
+        .then(scratch::RunTmp::create)
+        .flatten();
+    if let Some(tmp) = &tmp {
+        command.env("TMPDIR", tmp.path());
+    }
     crate::trace::mark(crate::trace::Phase::TestsStarted);
-    let run = process::run(
-        launch::test_command(
-            request,
-            executable,
-            false,
-            &limits,
-            witness.as_ref().map(|(path, _)| path.as_path()),
-        ),
-        limits,
-        &test_cancel,
-        Some(lines_tx),
-    )
-    .await
-    .map_err(|source| spawn_error(executable, source))?;
+    let run = process::run(command, limits, &test_cancel, Some(lines_tx))
+        .await
+        .map_err(|source| spawn_error(executable, source))?;
+    drop(tmp);
     let (results, stopped_at_failure) = announcer.await.unwrap_or_default();
     if let Some((path, mut reader)) = witness {
         let mut records = String::new();
