@@ -85,9 +85,9 @@ fn main() {
         ));
     }
     println!(
-        "\n| stage | bare `cargo test --test stages` | bacon | katas watch (on screen) | katas --no-clippy | katas / bare | katas / bacon | katas / --no-clippy | pass -> lints on screen |"
+        "\n| stage | bare `cargo test --test stages` | bacon | katas watch (on screen) | katas --no-clippy | katas / bare | katas / bacon | katas / --no-clippy | pass -> lints on screen | katas' own CPU per save |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in &table {
         let bacon = row
             .bacon
@@ -96,7 +96,7 @@ fn main() {
             .bacon
             .map_or("-".to_owned(), |b| format!("{:.2}", ratio(row.katas, b)));
         println!(
-            "| {} ({} rounds) | {:.0} ms | {bacon} | {:.0} ms | {:.0} ms | {:.2} ({:+.0} ms) | {vs_bacon} | {:.2} ({:+.0} ms) | {} |",
+            "| {} ({} rounds) | {:.0} ms | {bacon} | {:.0} ms | {:.0} ms | {:.2} ({:+.0} ms) | {vs_bacon} | {:.2} ({:+.0} ms) | {} | {} |",
             row.stage,
             rounds,
             ms(row.bare),
@@ -107,6 +107,8 @@ fn main() {
             ratio(row.katas, row.quiet),
             ms(row.katas) - ms(row.quiet),
             row.to_lints
+                .map_or("-".to_owned(), |d| format!("{:.0} ms", ms(d))),
+            row.own_cpu
                 .map_or("-".to_owned(), |d| format!("{:.0} ms", ms(d))),
         );
     }
@@ -121,6 +123,10 @@ struct Row {
     /// From the verdict on screen to clippy's findings on screen (katas with clippy).
     to_lints: Option<Duration>,
     bacon: Option<Duration>,
+    /// The CPU time katas' own process (`--no-clippy`; not its children: cargo, the tests)
+    /// used per save, from the save to the verdict recorded: the share of the loop that is
+    /// katas' own, measured in a way the machine's noise does not blur (Linux only).
+    own_cpu: Option<Duration>,
 }
 
 fn bench_stage(
@@ -232,7 +238,7 @@ fn bench_stage(
     });
 
     let (mut bare, mut on_screen, mut baconed) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut quiet, mut to_lints) = (Vec::new(), Vec::new());
+    let (mut quiet, mut to_lints, mut own_cpu) = (Vec::new(), Vec::new(), Vec::new());
     println!("   save -> ms after it: {}", PHASES.join(" | "));
     let mut trace_offset = std::fs::metadata(&trace).map_or(0, |m| m.len());
     for round in 0..rounds {
@@ -278,11 +284,15 @@ fn bench_stage(
         // B': katas watch --no-clippy, the same save on its copy.
         wait_idle();
         let before = quiet_runs();
+        let cpu_before = quiet_watch.own_cpu();
         let started = Instant::now();
         saves.save(&quiet_crate);
         let screen = quiet_watch.wait_verdict(started);
         wait_until(Duration::from_secs(120), || quiet_runs() > before);
         quiet.push(screen);
+        if let (Some(before), Some(after)) = (cpu_before, quiet_watch.own_cpu()) {
+            own_cpu.push(after.saturating_sub(before));
+        }
         println!(
             "   {track}/{stage} save {} --no-clippy: on screen {:.0} ms",
             round + 1,
@@ -328,6 +338,9 @@ fn bench_stage(
         katas: median(on_screen),
         quiet: median(quiet),
         to_lints: (!to_lints.is_empty()).then(|| median(to_lints)),
+        // The mean, not the median: the clock ticks are 10 ms, so one save reads 0 or 10 ms.
+        own_cpu: (!own_cpu.is_empty())
+            .then(|| own_cpu.iter().sum::<Duration>() / u32::try_from(own_cpu.len()).unwrap()),
         bacon: (!baconed.is_empty()).then(|| median(baconed)),
     }
 }
@@ -469,6 +482,19 @@ impl Tui {
             std::thread::sleep(Duration::from_millis(1));
         }
         started.elapsed()
+    }
+
+    /// The user and system CPU time the program's own process has used so far, children not
+    /// included (`/proc/<pid>/stat`, fields 14 and 15).
+    fn own_cpu(&self) -> Option<Duration> {
+        let pid = self.child.process_id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // USER_HZ: the kernel reports these in hundredths of a second on every Linux ABI.
+        Some(Duration::from_millis(ticks * 10))
     }
 
     fn kill(&mut self) {
