@@ -479,7 +479,9 @@ impl Tui {
             } else if seen_busy && text.contains("tests pass - ") {
                 return started.elapsed();
             }
-            std::thread::sleep(Duration::from_millis(1));
+            // As often as the other tools' waits look: reading the whole screen takes CPU from
+            // the two cores katas' build and tests run on, and bare cargo's wait takes none.
+            std::thread::sleep(Duration::from_millis(2));
         }
         started.elapsed()
     }
