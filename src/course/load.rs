@@ -373,58 +373,71 @@ impl Loader {
         concepts
     }
 
-    fn time_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> Duration {
-        let Some(raw) = raw else {
-            return DEFAULT_TIME_LIMIT;
-        };
-        let secs = *raw.get_ref();
-        if secs == 0 || secs > MAX_TIME_LIMIT_SECS {
-            self.report(source.problem(
-                Some(raw.span().start),
-                format!("time_limit_secs = {secs} is out of range"),
-                format!("use a number of seconds from 1 to {MAX_TIME_LIMIT_SECS}"),
-            ));
-            return DEFAULT_TIME_LIMIT;
+    /// The setting `key` when it lies in `range`; otherwise a problem that says what to use
+    /// (`fix`), and `None`.
+    fn ranged(
+        &mut self,
+        source: &Source,
+        raw: &Spanned<u64>,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+        fix: String,
+    ) -> Option<u64> {
+        let value = *raw.get_ref();
+        if range.contains(&value) {
+            return Some(value);
         }
-        Duration::from_secs(secs)
+        self.report(source.problem(
+            Some(raw.span().start),
+            format!("{key} = {value} is out of range"),
+            fix,
+        ));
+        None
+    }
+
+    fn time_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> Duration {
+        raw.and_then(|raw| {
+            self.ranged(
+                source,
+                &raw,
+                "time_limit_secs",
+                1..=MAX_TIME_LIMIT_SECS,
+                format!("use a number of seconds from 1 to {MAX_TIME_LIMIT_SECS}"),
+            )
+        })
+        .map_or(DEFAULT_TIME_LIMIT, Duration::from_secs)
     }
 
     fn test_threads(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> Option<usize> {
-        let raw = raw?;
-        let threads = *raw.get_ref();
-        if !TEST_THREADS_RANGE.contains(&threads) {
-            self.report(source.problem(
-                Some(raw.span().start),
-                format!("test_threads = {threads} is out of range"),
-                format!(
-                    "use a number of threads from {} to {}, or leave it out for libtest's default (one per core)",
-                    TEST_THREADS_RANGE.start(),
-                    TEST_THREADS_RANGE.end()
-                ),
-            ));
-            return None;
-        }
+        let threads = self.ranged(
+            source,
+            &raw?,
+            "test_threads",
+            TEST_THREADS_RANGE,
+            format!(
+                "use a number of threads from {} to {}, or leave it out for libtest's default (one per core)",
+                TEST_THREADS_RANGE.start(),
+                TEST_THREADS_RANGE.end()
+            ),
+        )?;
         usize::try_from(threads).ok()
     }
 
     fn memory_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> u64 {
-        let Some(raw) = raw else {
-            return DEFAULT_MEMORY_LIMIT_MIB;
-        };
-        let mib = *raw.get_ref();
-        if !MEMORY_LIMIT_RANGE.contains(&mib) {
-            self.report(source.problem(
-                Some(raw.span().start),
-                format!("memory_limit_mib = {mib} is out of range"),
+        raw.and_then(|raw| {
+            self.ranged(
+                source,
+                &raw,
+                "memory_limit_mib",
+                MEMORY_LIMIT_RANGE,
                 format!(
                     "use a number of MiB from {} to {} (the default is {DEFAULT_MEMORY_LIMIT_MIB})",
                     MEMORY_LIMIT_RANGE.start(),
                     MEMORY_LIMIT_RANGE.end()
                 ),
-            ));
-            return DEFAULT_MEMORY_LIMIT_MIB;
-        }
-        mib
+            )
+        })
+        .unwrap_or(DEFAULT_MEMORY_LIMIT_MIB)
     }
 
     fn ladder(
