@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::course::{Course, Stage, Track};
 use crate::fsutil::{copy_tree, list_files, write_if_changed};
 
+pub mod features;
 mod installed;
 use installed::Installed;
 
@@ -87,7 +88,14 @@ pub fn install_tests(course: &Course, track: &Track, upto: usize) -> io::Result<
         save_record(&record, &record_path);
     }
     write_if_changed(&stages_dir(&crate_dir).join("main.rs"), &main_rs(reached))?;
-    Ok(())
+    match features::enable(
+        &crate_dir.join("Cargo.toml"),
+        &features::through(track, upto),
+    ) {
+        // A manifest that does not parse: cargo's own error says where, on this very run.
+        Err(err) if err.kind() == io::ErrorKind::InvalidData => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 /// Brings the reached stages' test files up to date with the course: a file that still holds
@@ -216,6 +224,7 @@ pub fn assemble(
         write_if_changed(&stage_test_path(dest, stage), &tests_of(stage))?;
     }
     write_if_changed(&stages.join("main.rs"), &main_rs(reached))?;
+    features::enable(&dest.join("Cargo.toml"), &features::through(track, upto))?;
     absolutize_path_dependencies(&dest.join("Cargo.toml"), &manifest_home)
 }
 

@@ -1103,3 +1103,93 @@ fn notes_its_temporary_folder() {
         "a TMPDIR set by the learner is kept: {used}"
     );
 }
+
+/// A stage's `features` (an optional dependency of the track's manifest): off before the stage,
+/// on from it in the learner's own manifest (katas keeps them there), and on in the grade from
+/// the reference's stages whatever the learner's manifest says.
+#[test]
+fn a_stages_features_are_switched_on_from_that_stage_in_the_crate_and_in_the_grade() {
+    let (_dir, root) = course("mini");
+    let (_pristine_dir, pristine) = course("mini");
+    for course in [&root, &pristine] {
+        common::edit(
+            &course.join("course/counter/start/Cargo.toml"),
+            "[dev-dependencies]",
+            "[dependencies]\nchecker = { path = \"../../crates/checker\", optional = true }\n\n[dev-dependencies]",
+        );
+        let stage = course.join("course/counter/reset");
+        common::edit(
+            &stage.join("stage.toml"),
+            "concepts = [\"ownership\"]",
+            "concepts = [\"ownership\"]\nfeatures = [\"checker\"]",
+        );
+        let mut tests = fs::read_to_string(stage.join("tests.rs")).unwrap();
+        tests.push_str(
+            "\n#[test]\nfn the_stages_feature_is_on() {\n    assert!(cfg!(feature = \"checker\"), \"built without the stage's feature\");\n}\n",
+        );
+        fs::write(stage.join("tests.rs"), tests).unwrap();
+    }
+    let manifest = root.join("exercises/counter/Cargo.toml");
+    let defaults = || {
+        let doc: toml_edit::DocumentMut = fs::read_to_string(&manifest).unwrap().parse().unwrap();
+        doc.get("features")
+            .and_then(|f| f.get("default"))
+            .and_then(|d| d.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    output(&root, &["run"]);
+    assert!(
+        defaults().is_empty(),
+        "not before its stage: {:?}",
+        defaults()
+    );
+    solve_stage_one(&root);
+    let (code, stdout, stderr) = output(&root, &["run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        defaults().is_empty(),
+        "not before its stage: {:?}",
+        defaults()
+    );
+    let (code, stdout, stderr) = output(&root, &["next"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/mini/solutions/counter/reset/src/lib.rs"),
+        root.join("exercises/counter/src/lib.rs"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(&root, &["run"]);
+    assert_eq!(
+        code, 0,
+        "the stage's tests see its feature:\n{stdout}{stderr}"
+    );
+    assert_eq!(defaults(), vec!["checker".to_owned()]);
+    // The learner takes it out: the next run puts it back, and the stage still passes.
+    common::edit(&manifest, "default = [\"checker\"]", "default = []");
+    let (code, stdout, stderr) = output(&root, &["run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(defaults(), vec!["checker".to_owned()]);
+    // The grade never reads the learner's manifest: taken out again, the stage still passes.
+    common::edit(&manifest, "default = [\"checker\"]", "default = []");
+    let (code, stdout, stderr) = output(
+        &root,
+        &[
+            "verify",
+            "--stage",
+            "counter/reset",
+            "--format",
+            "json",
+            "--reference",
+            pristine.to_str().unwrap(),
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+    assert_eq!(json["stages"][0]["status"], "passed", "{stdout}{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -372,6 +372,34 @@ fn test_threads_out_of_range_are_refused_and_in_range_are_kept() {
     assert_eq!(course.tracks[0].stages[1].test_threads, None);
 }
 
+#[test]
+fn a_feature_the_start_manifest_does_not_define_is_refused_and_a_defined_one_is_kept() {
+    let problems = problems_after(|root| {
+        edit(
+            &root.join("course/counter/reset/stage.toml"),
+            "concepts = [\"ownership\"]",
+            "concepts = [\"ownership\"]\nfeatures = [\"tokio\"]",
+        )
+    });
+    let p = one(&problems, "feature `tokio` is not defined by");
+    assert_eq!(p.file.to_str(), Some("course/counter/reset/stage.toml"));
+    assert!(p.fix.contains("optional = true"), "{}", p.fix);
+    let (_dir, root) = common::course("mini");
+    edit(
+        &root.join("course/counter/start/Cargo.toml"),
+        "[dev-dependencies]",
+        "[dependencies]\nchecker = { path = \"../../crates/checker\", optional = true }\n\n[dev-dependencies]",
+    );
+    edit(
+        &root.join("course/counter/reset/stage.toml"),
+        "concepts = [\"ownership\"]",
+        "concepts = [\"ownership\"]\nfeatures = [\"checker\"]",
+    );
+    let course = course::load(&root).unwrap();
+    assert!(course.tracks[0].stages[0].features.is_empty());
+    assert_eq!(course.tracks[0].stages[1].features, ["checker"]);
+}
+
 /// The learner's crates as committed hold the stage tests exactly as the course has them: a
 /// stale copy would be graded as `tampered` on every fresh clone, and would test less.
 #[test]

@@ -289,6 +289,7 @@ mod tests {
             time_limit: Duration::from_secs(30),
             memory_limit_mib: 2048,
             test_threads: None,
+            features: Vec::new(),
             strict: false,
             hints: vec![],
             test_hints: vec![],

@@ -64,6 +64,8 @@ struct RawStage {
     memory_limit_mib: Option<Spanned<u64>>,
     test_threads: Option<Spanned<u64>>,
     #[serde(default)]
+    features: Vec<Spanned<String>>,
+    #[serde(default)]
     strict: bool,
     hints: Spanned<Vec<Spanned<String>>>,
     reflection: Spanned<Vec<Spanned<String>>>,
@@ -307,6 +309,7 @@ impl Loader {
         let time_limit = self.time_limit(&manifest, raw.time_limit_secs);
         let memory_limit_mib = self.memory_limit(&manifest, raw.memory_limit_mib);
         let test_threads = self.test_threads(&manifest, raw.test_threads);
+        let features = self.features(&manifest, track, raw.features);
         let hints = self.ladder(&manifest, raw.hints, "hints");
         let reflection = self
             .ladder(&manifest, raw.reflection, "reflection")
@@ -339,6 +342,7 @@ impl Loader {
             time_limit,
             memory_limit_mib,
             test_threads,
+            features,
             strict: raw.strict,
             hints,
             test_hints,
@@ -421,6 +425,61 @@ impl Loader {
             ),
         )?;
         usize::try_from(threads).ok()
+    }
+
+    /// The stage's `features`: each must be one the track's start manifest defines (an optional
+    /// dependency or a `[features]` entry), or katas could not switch it on.
+    fn features(&mut self, source: &Source, track: &str, raw: Vec<Spanned<String>>) -> Vec<String> {
+        if raw.is_empty() {
+            return Vec::new();
+        }
+        let start = Path::new("course")
+            .join(track)
+            .join("start")
+            .join("Cargo.toml");
+        // A start manifest that is missing or does not parse is reported where it is read.
+        let defined = std::fs::read_to_string(self.root.join(&start))
+            .ok()
+            .and_then(|text| text.parse::<toml_edit::DocumentMut>().ok())
+            .map(|doc| crate::layout::features::defined(&doc));
+        let mut features: Vec<String> = Vec::new();
+        for feature in raw {
+            let offset = feature.span().start;
+            let feature = feature.into_inner();
+            if features.contains(&feature) {
+                self.report(source.problem(
+                    Some(offset),
+                    format!("feature `{feature}` is listed twice"),
+                    "list each feature once",
+                ));
+                continue;
+            }
+            if let Some(defined) = &defined
+                && !defined.contains(&feature)
+            {
+                let known: Vec<&str> = defined.iter().map(String::as_str).collect();
+                self.report(source.problem(
+                    Some(offset),
+                    format!(
+                        "feature `{feature}` is not defined by {} (it defines: {})",
+                        start.display(),
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                    format!(
+                        "declare the dependency there with `optional = true` (its feature is its \
+                         name), or add `{feature} = [...]` to its [features]; or remove it from \
+                         `features`"
+                    ),
+                ));
+                continue;
+            }
+            features.push(feature);
+        }
+        features
     }
 
     fn memory_limit(&mut self, source: &Source, raw: Option<Spanned<u64>>) -> u64 {

@@ -65,6 +65,10 @@ pub struct Stage {
     /// timers, a server's shutdown) set more: the author vouches that this stage's tests and the
     /// earlier stages' hold their verdicts that way, and `dev check`/`dev mutants` prove it.
     pub test_threads: Option<usize>,
+    /// The crate features this stage's tests and solution need (optional dependencies of the
+    /// track's manifest, such as `tokio`): from this stage on they are in the crate's
+    /// `[features] default` (see `layout::features`).
+    pub features: Vec<String>,
     /// A strict stage passes only when the crate is also clippy-clean under the course's lint
     /// set (`hints::lint_args`); other stages show lints as advice.
     pub strict: bool,

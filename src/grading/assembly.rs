@@ -103,6 +103,10 @@ pub fn assemble(
     write_if_changed(&main, &text).map_err(io(&main))?;
 
     let manifest = dest.join("Cargo.toml");
+    // The reached stages' features, from the reference's stages: the learner's manifest is not
+    // used, so neither is its feature list.
+    crate::layout::features::enable(&manifest, &crate::layout::features::through(track, upto))
+        .map_err(io(&manifest))?;
     let home = reference.crate_dir(track);
     absolutize_path_dependencies(&manifest, &home).map_err(io(&manifest))?;
     let trusted_paths = check_paths(&manifest, &reference.root)?;

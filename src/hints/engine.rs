@@ -130,6 +130,7 @@ mod tests {
             time_limit: Duration::from_secs(10),
             memory_limit_mib: 2048,
             test_threads: None,
+            features: Vec::new(),
             strict: false,
             hints: vec![
                 rung("Plan?"),

@@ -223,6 +223,7 @@ mod tests {
             time_limit: Duration::from_secs(5),
             memory_limit_mib: 2048,
             test_threads: None,
+            features: Vec::new(),
             strict: false,
             hints: rungs(&[
                 "What must survive?",
