@@ -186,11 +186,13 @@ impl Session {
     /// threads.
     pub fn run_request(&self, at: StageRef) -> RunRequest {
         let track = self.track(at);
-        RunRequest::for_stage(
+        let mut request = RunRequest::for_stage(
             &self.course.crate_dir(track),
             &self.course.target_dir(),
             self.stage(at),
-        )
+        );
+        request.prefetch = true;
+        request
     }
 
     /// The request that runs clippy on a stage's crate: the stage's crate, clippy's own build

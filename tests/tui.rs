@@ -322,3 +322,21 @@ fn a_failed_save_shows_its_cause_on_screen() {
     screen.press("q");
     assert!(screen.wait_exit());
 }
+
+/// After the first successful build, the rest of the lock file's packages are downloaded once in
+/// the background (a later stage's optional dependencies), and the build folder says so.
+#[test]
+fn the_lock_files_packages_are_fetched_once_after_a_build() {
+    use sha2::Digest;
+    let (_dir, root) = common::course("mini");
+    let screen = Screen::start(&root);
+    screen.wait_for("1 of 2 tests pass - count");
+    let marker = root.join(".katas/target/katas-fetched");
+    common::pty::wait_for_condition("the fetch's marker", || marker.exists());
+    let lock = std::fs::read(root.join("exercises/counter/Cargo.lock")).unwrap();
+    let digest: String = sha2::Sha256::digest(&lock)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), digest);
+}

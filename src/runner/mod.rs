@@ -9,6 +9,7 @@ mod build_log;
 pub mod clippy;
 pub mod launch;
 mod libtest;
+mod prefetch;
 mod process;
 pub mod rustfmt;
 mod scratch;
@@ -67,6 +68,9 @@ pub struct RunRequest {
     pub stop_at_first_failure: bool,
     /// Tests run at once (`--test-threads`); `None`: libtest's default, one per core.
     pub test_threads: Option<usize>,
+    /// After a successful build, download the rest of the lock file's packages in the background
+    /// once (a learner's own crate: see `prefetch`).
+    pub prefetch: bool,
 }
 
 impl RunRequest {
@@ -85,6 +89,7 @@ impl RunRequest {
             launch: Launch::Plain,
             stop_at_first_failure: false,
             test_threads: None,
+            prefetch: false,
         }
     }
 
@@ -332,6 +337,9 @@ pub async fn run(
         }
         return Ok(with(outcome, verdict));
     };
+    if request.prefetch && matches!(request.launch, Launch::Plain) {
+        prefetch::spawn_once(request);
+    }
     let tested = match early_tests {
         Some(tested) => tested?,
         None => test_run(request, &executable, cancel, events).await?,
