@@ -246,15 +246,21 @@ pub fn overlay(solution: &Path, crate_dir: &Path) -> io::Result<()> {
     copy_tree(solution, crate_dir)
 }
 
-/// Rewrites `path = "..."` dependencies that are relative to `home` into absolute paths.
-pub(crate) fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> {
+/// A manifest, parsed to be edited in place (comments and layout kept); one that does not parse
+/// is an `InvalidData` error naming the file.
+pub(crate) fn read_manifest(manifest: &Path) -> io::Result<toml_edit::DocumentMut> {
     let text = fs::read_to_string(manifest)?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| {
+    text.parse().map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}: {e}", manifest.display()),
         )
-    })?;
+    })
+}
+
+/// Rewrites `path = "..."` dependencies that are relative to `home` into absolute paths.
+pub(crate) fn absolutize_path_dependencies(manifest: &Path, home: &Path) -> io::Result<()> {
+    let mut doc = read_manifest(manifest)?;
     let mut changed = false;
     for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
         let Some(deps) = doc.get_mut(section).and_then(|d| d.as_table_like_mut()) else {

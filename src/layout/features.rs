@@ -11,7 +11,6 @@
 //! rust-analyzer and katas building the same crate.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::io;
 use std::path::Path;
 
@@ -81,13 +80,7 @@ pub fn enable(manifest: &Path, wanted: &[String]) -> io::Result<bool> {
     if wanted.is_empty() {
         return Ok(false);
     }
-    let text = fs::read_to_string(manifest)?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|err| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {err}", manifest.display()),
-        )
-    })?;
+    let mut doc = super::read_manifest(manifest)?;
     let defined = defined(&doc);
     let missing: Vec<&String> = {
         let listed = default_list(&doc);
@@ -138,6 +131,7 @@ fn default_list(doc: &toml_edit::DocumentMut) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const MANIFEST: &str = r#"[package]
 name = "kv"
