@@ -249,6 +249,7 @@ fn bench_stage(
         // B: katas watch.
         wait_idle();
         let before = runs();
+        watch.arm();
         let started = Instant::now();
         let t0 = katas::trace::now_ns();
         saves.save(&crate_dir);
@@ -285,6 +286,7 @@ fn bench_stage(
         wait_idle();
         let before = quiet_runs();
         let cpu_before = quiet_watch.own_cpu();
+        quiet_watch.arm();
         let started = Instant::now();
         saves.save(&quiet_crate);
         let screen = quiet_watch.wait_verdict(started);
@@ -419,7 +421,35 @@ impl Saves {
 /// A program in a pseudo-terminal, its screen kept by a vt100 parser.
 struct Tui {
     child: Box<dyn Child + Send + Sync>,
-    parser: Arc<Mutex<vt100::Parser>>,
+    verdict: Arc<Mutex<VerdictWatch>>,
+}
+
+/// Whether katas' screen has shown a new verdict since [`Tui::arm`]: looked at by the thread that
+/// feeds the terminal emulator, as each piece of output arrives. Reading the screen from the
+/// measuring thread every few milliseconds instead took CPU from the two cores katas' build and
+/// tests run on, only while katas was measured (bare cargo's wait costs nothing), and the time of
+/// a verdict is that of the output that drew it, not of the next look.
+#[derive(Default)]
+struct VerdictWatch {
+    armed: bool,
+    seen_busy: bool,
+    shown_at: Option<Instant>,
+}
+
+impl VerdictWatch {
+    fn look(&mut self, screen: &str) {
+        if !self.armed || self.shown_at.is_some() {
+            return;
+        }
+        let busy = screen.contains("building")
+            || screen.contains("running ")
+            || screen.contains("starting");
+        if busy {
+            self.seen_busy = true;
+        } else if self.seen_busy && screen.contains("tests pass - ") {
+            self.shown_at = Some(Instant::now());
+        }
+    }
 }
 
 impl Tui {
@@ -446,8 +476,9 @@ impl Tui {
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
-        let feed = Arc::clone(&parser);
+        let mut parser = vt100::Parser::new(40, 120, 0);
+        let verdict = Arc::new(Mutex::new(VerdictWatch::default()));
+        let watch = Arc::clone(&verdict);
         std::thread::spawn(move || {
             let _master = pair.master;
             let mut buf = [0u8; 8192];
@@ -455,32 +486,32 @@ impl Tui {
                 if n == 0 {
                     break;
                 }
-                feed.lock().unwrap().process(&buf[..n]);
+                parser.process(&buf[..n]);
+                let mut watch = watch.lock().unwrap();
+                if watch.armed && watch.shown_at.is_none() {
+                    watch.look(&parser.screen().contents());
+                }
             }
         });
-        Self { child, parser }
+        Self { child, verdict }
     }
 
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    /// The time from `started` until katas' screen has been busy and shows a summary again.
-    fn wait_verdict(&self, started: Instant) -> Duration {
-        let busy = |text: &str| {
-            text.contains("building") || text.contains("running ") || text.contains("starting")
+    /// Starts watching for the next verdict: call just before the save.
+    fn arm(&self) {
+        *self.verdict.lock().unwrap() = VerdictWatch {
+            armed: true,
+            ..VerdictWatch::default()
         };
+    }
+
+    /// The time from `started` until katas' screen, busy since [`Tui::arm`], showed a summary
+    /// again.
+    fn wait_verdict(&self, started: Instant) -> Duration {
         let deadline = started + Duration::from_secs(120);
-        let mut seen_busy = false;
         while Instant::now() < deadline {
-            let text = self.screen();
-            if busy(&text) {
-                seen_busy = true;
-            } else if seen_busy && text.contains("tests pass - ") {
-                return started.elapsed();
+            if let Some(at) = self.verdict.lock().unwrap().shown_at {
+                return at.duration_since(started);
             }
-            // As often as the other tools' waits look: reading the whole screen takes CPU from
-            // the two cores katas' build and tests run on, and bare cargo's wait takes none.
             std::thread::sleep(Duration::from_millis(2));
         }
         started.elapsed()
