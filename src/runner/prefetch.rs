@@ -28,7 +28,7 @@ const MARKER: &str = "katas-fetched";
 const FETCH_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// Starts the fetch of the request's crate unless its lock file was fetched already, or a fetch
-/// of it runs in this process. Needs a tokio runtime.
+/// of it runs in this process.
 pub fn spawn_once(request: &RunRequest) {
     static STARTED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
     let key = request.target_dir.join(MARKER);
@@ -49,12 +49,25 @@ pub fn spawn_once(request: &RunRequest) {
     }
     let manifest = request.crate_dir.join("Cargo.toml");
     let crate_dir = request.crate_dir.clone();
-    tokio::spawn(async move {
-        if fetch(&manifest, &crate_dir).await {
-            // Only a convenience: a marker that cannot be written costs another fetch, later.
-            let _ = write_atomic(&key, digest.as_bytes());
-        }
-    });
+    // A thread of its own with its own runtime, not a task on the caller's: `katas run` drops
+    // its runtime as soon as the verdict is in, which would kill the fetch with it. The thread
+    // lives until the fetch ends or katas exits (then the parent-death signal ends cargo too).
+    let spawned = std::thread::Builder::new()
+        .name("katas-fetch".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            if runtime.block_on(fetch(&manifest, &crate_dir)) {
+                // Only a convenience: a marker that cannot be written costs another fetch, later.
+                let _ = write_atomic(&key, digest.as_bytes());
+            }
+        });
+    // A thread that cannot start costs the download now, not the run: the next katas tries again.
+    drop(spawned);
 }
 
 /// The digest of the crate's lock file; `None` without one (cargo writes it at the first build).
