@@ -437,10 +437,12 @@ struct VerdictWatch {
 }
 
 impl VerdictWatch {
+    /// Armed, and no verdict seen yet: only then is the screen worth reading.
+    fn waiting(&self) -> bool {
+        self.armed && self.shown_at.is_none()
+    }
+
     fn look(&mut self, screen: &str) {
-        if !self.armed || self.shown_at.is_some() {
-            return;
-        }
         let busy = screen.contains("building")
             || screen.contains("running ")
             || screen.contains("starting");
@@ -488,7 +490,7 @@ impl Tui {
                 }
                 parser.process(&buf[..n]);
                 let mut watch = watch.lock().unwrap();
-                if watch.armed && watch.shown_at.is_none() {
+                if watch.waiting() {
                     watch.look(&parser.screen().contents());
                 }
             }

@@ -1112,17 +1112,8 @@ fn a_stages_features_are_switched_on_from_that_stage_in_the_crate_and_in_the_gra
     let (_dir, root) = course("mini");
     let (_pristine_dir, pristine) = course("mini");
     for course in [&root, &pristine] {
-        common::edit(
-            &course.join("course/counter/start/Cargo.toml"),
-            "[dev-dependencies]",
-            "[dependencies]\nchecker = { path = \"../../crates/checker\", optional = true }\n\n[dev-dependencies]",
-        );
+        common::give_reset_the_checker_feature(course);
         let stage = course.join("course/counter/reset");
-        common::edit(
-            &stage.join("stage.toml"),
-            "concepts = [\"ownership\"]",
-            "concepts = [\"ownership\"]\nfeatures = [\"checker\"]",
-        );
         let mut tests = fs::read_to_string(stage.join("tests.rs")).unwrap();
         tests.push_str(
             "\n#[test]\nfn the_stages_feature_is_on() {\n    assert!(cfg!(feature = \"checker\"), \"built without the stage's feature\");\n}\n",

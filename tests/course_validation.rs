@@ -385,16 +385,7 @@ fn a_feature_the_start_manifest_does_not_define_is_refused_and_a_defined_one_is_
     assert_eq!(p.file.to_str(), Some("course/counter/reset/stage.toml"));
     assert!(p.fix.contains("optional = true"), "{}", p.fix);
     let (_dir, root) = common::course("mini");
-    edit(
-        &root.join("course/counter/start/Cargo.toml"),
-        "[dev-dependencies]",
-        "[dependencies]\nchecker = { path = \"../../crates/checker\", optional = true }\n\n[dev-dependencies]",
-    );
-    edit(
-        &root.join("course/counter/reset/stage.toml"),
-        "concepts = [\"ownership\"]",
-        "concepts = [\"ownership\"]\nfeatures = [\"checker\"]",
-    );
+    common::give_reset_the_checker_feature(&root);
     let course = course::load(&root).unwrap();
     assert!(course.tracks[0].stages[0].features.is_empty());
     assert_eq!(course.tracks[0].stages[1].features, ["checker"]);

@@ -269,7 +269,7 @@ impl Loader {
                 ));
                 continue;
             }
-            if let Some(stage) = self.stage(&id, stage_id.get_ref()) {
+            if let Some(stage) = self.stage(&id, stage_id.get_ref(), &start) {
                 stages.push(stage);
             }
         }
@@ -281,7 +281,8 @@ impl Loader {
         })
     }
 
-    fn stage(&mut self, track: &str, id: &str) -> Option<Stage> {
+    /// A stage of `track`, whose start manifest is `start` (relative to the course).
+    fn stage(&mut self, track: &str, id: &str, start: &Path) -> Option<Stage> {
         let dir = Path::new("course").join(track).join(id);
         let manifest = self.read(&dir.join("stage.toml"));
         let brief = self.read(&dir.join("brief.md"));
@@ -309,7 +310,7 @@ impl Loader {
         let time_limit = self.time_limit(&manifest, raw.time_limit_secs);
         let memory_limit_mib = self.memory_limit(&manifest, raw.memory_limit_mib);
         let test_threads = self.test_threads(&manifest, raw.test_threads);
-        let features = self.features(&manifest, track, raw.features);
+        let features = self.features(&manifest, start, raw.features);
         let hints = self.ladder(&manifest, raw.hints, "hints");
         let reflection = self
             .ladder(&manifest, raw.reflection, "reflection")
@@ -429,16 +430,17 @@ impl Loader {
 
     /// The stage's `features`: each must be one the track's start manifest defines (an optional
     /// dependency or a `[features]` entry), or katas could not switch it on.
-    fn features(&mut self, source: &Source, track: &str, raw: Vec<Spanned<String>>) -> Vec<String> {
+    fn features(
+        &mut self,
+        source: &Source,
+        start: &Path,
+        raw: Vec<Spanned<String>>,
+    ) -> Vec<String> {
         if raw.is_empty() {
             return Vec::new();
         }
-        let start = Path::new("course")
-            .join(track)
-            .join("start")
-            .join("Cargo.toml");
         // A start manifest that is missing or does not parse is reported where it is read.
-        let defined = std::fs::read_to_string(self.root.join(&start))
+        let defined = std::fs::read_to_string(self.root.join(start))
             .ok()
             .and_then(|text| text.parse::<toml_edit::DocumentMut>().ok())
             .map(|doc| crate::layout::features::defined(&doc));

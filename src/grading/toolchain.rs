@@ -80,7 +80,7 @@ impl Toolchain {
 
 /// The rustc to ask: the one beside the cargo that started katas (under `cargo run`), else the
 /// one on PATH.
-fn rustc_program() -> String {
+pub(crate) fn rustc_program() -> String {
     std::env::var_os("CARGO")
         .map(PathBuf::from)
         .and_then(|cargo| cargo.parent().map(|bin| bin.join(exe("rustc"))))

@@ -101,10 +101,9 @@ async fn fetch(manifest: &Path, crate_dir: &Path) -> bool {
     )
 }
 
-/// The host's target tuple, as the toolchain's rustc names it.
+/// The host's target tuple, as the rustc of the cargo that runs the fetch names it.
 async fn host_tuple() -> Option<String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let output = tokio::process::Command::new(rustc)
+    let output = tokio::process::Command::new(crate::grading::toolchain::rustc_program())
         .args(["--print", "host-tuple"])
         .output()
         .await

@@ -83,6 +83,21 @@ pub fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Gives the fixture course's second stage (`counter/reset`) a feature of its own: the start
+/// manifest declares `checker` an optional dependency too, and `reset` names it in `features`.
+pub fn give_reset_the_checker_feature(root: &Path) {
+    edit(
+        &root.join("course/counter/start/Cargo.toml"),
+        "[dev-dependencies]",
+        "[dependencies]\nchecker = { path = \"../../crates/checker\", optional = true }\n\n[dev-dependencies]",
+    );
+    edit(
+        &root.join("course/counter/reset/stage.toml"),
+        "concepts = [\"ownership\"]",
+        "concepts = [\"ownership\"]\nfeatures = [\"checker\"]",
+    );
+}
+
 /// Solves the fixture course's first stage (`counter/count`) with its reference solution.
 pub fn solve_stage_one(root: &Path) {
     let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
